@@ -1,0 +1,37 @@
+"""Parley's exception tree: one root, and a user-facing branch whose text is safe to post."""
+
+from __future__ import annotations
+
+
+class ParleyError(Exception):
+    """Root of every error Parley raises on purpose."""
+
+
+class UserError(ParleyError):
+    """An error whose message is written for the user and is safe to post in chat.
+
+    `key` names the localized message in the locale catalogs; `params` fill its placeholders.
+    """
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.params = params
+
+
+class TokenMismatchError(ParleyError):
+    """A translation lost, duplicated or damaged a protected token."""
+
+
+class EngineError(ParleyError):
+    """A translation engine failed to return a usable translation."""
+
+
+class UnsupportedPairError(EngineError):
+    """The engine has no route from the source language to the target language."""
+
+    def __init__(self, engine: str, source: str, target: str) -> None:
+        super().__init__(f"{engine} cannot translate {source} to {target}")
+        self.engine = engine
+        self.source = source
+        self.target = target

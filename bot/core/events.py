@@ -1,0 +1,84 @@
+"""Neutral events: what adapters hand the core, whatever platform they came from.
+
+Vocabulary: a Discord guild and a Slack workspace are both a *space*; ids are opaque strings
+that only the adapter that produced them interprets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where something happened: platform, space and channel (and thread, when inside one)."""
+
+    platform: str
+    space: str
+    channel: str
+    thread: str | None = None
+
+    def key(self) -> str:
+        return f"{self.platform}:{self.space}:{self.channel}"
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who wrote or did something. `is_bot` covers bots and webhook relays."""
+
+    id: str
+    name: str
+    avatar_url: str | None = None
+    is_bot: bool = False
+    is_admin: bool = False
+    locale: str = "en"
+
+
+@dataclass(frozen=True)
+class MessageCreated:
+    event_id: str
+    place: Place
+    author: Author
+    message_id: str
+    text: str
+    reply_to: str | None = None
+    is_webhook: bool = False
+
+
+@dataclass(frozen=True)
+class MessageEdited:
+    event_id: str
+    place: Place
+    author: Author
+    message_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class MessageDeleted:
+    event_id: str
+    place: Place
+    message_id: str
+
+
+@dataclass(frozen=True)
+class ReactionAdded:
+    event_id: str
+    place: Place
+    author: Author
+    message_id: str
+    emoji: str
+
+
+@dataclass(frozen=True)
+class Command:
+    """A slash command or its console form: `name` is the command path, e.g. "link create"."""
+
+    event_id: str
+    place: Place
+    author: Author
+    name: str
+    options: dict[str, str] = field(default_factory=dict)
+
+
+Event = MessageCreated | MessageEdited | MessageDeleted | ReactionAdded | Command
