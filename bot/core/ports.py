@@ -32,3 +32,7 @@ class Sender(Protocol):
     """Carries out actions on a platform. `send` returns the id of a new message, if any."""
 
     async def send(self, action: Action) -> str | None: ...
+
+    def max_length(self, platform: str) -> int:
+        """Return the longest message text, in characters, the platform accepts."""
+        ...

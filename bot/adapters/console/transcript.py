@@ -1,0 +1,96 @@
+"""The JSON Lines transcript format: one event per line, parsed into neutral core events."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.core.events import (
+    Author,
+    Command,
+    Event,
+    MessageCreated,
+    MessageDeleted,
+    MessageEdited,
+    Place,
+    ReactionAdded,
+)
+
+EVENT_TYPES = ("message", "edit", "delete", "reaction", "command")
+_ID_FIELDS = ("platform", "space", "channel", "user", "id", "thread", "reply_to", "event_id")
+
+
+class TranscriptError(ValueError):
+    """A transcript line is not a valid event; the message says which field and why."""
+
+
+def parse_line(line: str, *, default_event_id: str, platform: str = "discord",
+               space: str = "demo") -> Event:
+    """Parse one JSON line into an event; raises TranscriptError describing the problem."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise TranscriptError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+    if not isinstance(data, dict):
+        raise TranscriptError(f"expected a JSON object, got {type(data).__name__}")
+    kind = data.get("type")
+    if kind not in EVENT_TYPES:
+        raise TranscriptError(f"'type' must be one of {', '.join(EVENT_TYPES)}; got {kind!r}")
+    for name in _ID_FIELDS:
+        if name in data and data[name] is not None and not isinstance(data[name], str | int):
+            raise TranscriptError(f"'{name}' must be a string, got {type(data[name]).__name__}")
+
+    place = Place(
+        platform=str(data.get("platform", platform)),
+        space=str(data.get("space", space)),
+        channel=_required(data, "channel"),
+        thread=_optional(data, "thread"),
+    )
+    event_id = _optional(data, "event_id") or default_event_id
+    if kind == "delete":
+        return MessageDeleted(event_id, place, _required(data, "id"))
+
+    author = Author(
+        id=_required(data, "user"),
+        name=str(data.get("name") or data["user"]),
+        avatar_url=_optional(data, "avatar_url"),
+        is_bot=bool(data.get("bot", False)),
+        is_admin=bool(data.get("admin", False)),
+        locale=str(data.get("locale", "en")),
+    )
+    if kind == "message":
+        return MessageCreated(event_id, place, author, _required(data, "id"), _text(data),
+                              reply_to=_optional(data, "reply_to"),
+                              is_webhook=bool(data.get("webhook", False)))
+    if kind == "edit":
+        return MessageEdited(event_id, place, author, _required(data, "id"), _text(data))
+    if kind == "reaction":
+        return ReactionAdded(event_id, place, author, _required(data, "id"),
+                             _required(data, "emoji"))
+    return Command(event_id, place, author, _required(data, "command"), _options(data))
+
+
+def _required(data: dict[str, Any], name: str) -> str:
+    value = data.get(name)
+    if value is None or str(value) == "":
+        raise TranscriptError(f"'{name}' is required for a {data['type']} event")
+    return str(value)
+
+
+def _optional(data: dict[str, Any], name: str) -> str | None:
+    value = data.get(name)
+    return None if value is None or value == "" else str(value)
+
+
+def _text(data: dict[str, Any]) -> str:
+    value = data.get("text")
+    if not isinstance(value, str):
+        raise TranscriptError(f"'text' must be a string for a {data['type']} event")
+    return value
+
+
+def _options(data: dict[str, Any]) -> dict[str, str]:
+    options = data.get("options", {})
+    if not isinstance(options, dict):
+        raise TranscriptError("'options' must be an object of option name → value")
+    return {str(key): str(value) for key, value in options.items()}

@@ -1,0 +1,122 @@
+"""The `parley` command: console, replay, demo and worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from config.settings import Settings, SettingsError, load_settings
+
+DEMO_TRANSCRIPT = Path(__file__).resolve().parent.parent / "demo" / "transcript.jsonl"
+
+log = logging.getLogger("parley")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parley", description="Parley: translated conversation across languages.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("console", help="chat locally in the terminal with the whole core")
+
+    replay = commands.add_parser(
+        "replay", help="replay a JSON Lines transcript and print actions as JSON Lines",
+    )
+    replay.add_argument("file", help="transcript path, or - for standard input")
+    replay.add_argument("--view", action="store_true",
+                        help="after the actions, print the conversation as each reader sees it")
+    _add_replay_options(replay)
+
+    demo = commands.add_parser(
+        "demo", help="replay the demo transcript offline and print each reader's view",
+    )
+    demo.add_argument("file", nargs="?", default=str(DEMO_TRANSCRIPT),
+                      help="transcript path (default: the shipped demo)")
+    demo.add_argument("--actions", action="store_true", help="also print actions as JSON Lines")
+    _add_replay_options(demo)
+
+    worker = commands.add_parser("worker", help="run an RQ worker with the scheduler on")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    return parser
+
+
+def _add_replay_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--platform", default="discord", choices=("discord", "slack"),
+                        help="platform for lines that name none (default: discord)")
+    parser.add_argument("--space", default="demo",
+                        help="space (guild or workspace) for lines that name none")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="do not start a worker process; use workers already running")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"parley: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if args.command == "worker":
+        return _worker(settings, burst=args.burst)
+    try:
+        return asyncio.run(_run(args, settings))
+    except KeyboardInterrupt:
+        return 130
+
+
+def _worker(settings: Settings, *, burst: bool) -> int:
+    from bot.jobs import run_worker
+
+    if settings.redis_url is None:
+        print("parley worker: REDIS_URL is required so the worker shares the bot's Redis",
+              file=sys.stderr)
+        return 2
+    run_worker(settings.redis_url, settings.queue_name, burst=burst)
+    return 0
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.adapters.console.repl import run_console
+    from bot.adapters.console.replay import replay
+    from bot.adapters.console.views import render_views
+    from bot.runtime import Runtime
+
+    spawn = not getattr(args, "no_worker", False)
+    try:
+        runtime = await Runtime.start(settings, spawn_worker=spawn)
+    except Exception as error:
+        print(f"parley: could not start: {error}", file=sys.stderr)
+        return 1
+    try:
+        if args.command == "console":
+            await run_console(runtime)
+            return 0
+
+        path = args.file
+        try:
+            handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+        except OSError as error:
+            print(f"parley {args.command}: cannot read {path}: {error.strerror}", file=sys.stderr)
+            return 2
+        with handle:
+            show_actions = args.command == "replay" or args.actions
+            result = await replay(handle, runtime.parley, runtime.store,
+                                  out=sys.stdout if show_actions else None,
+                                  platform=args.platform, space=args.space)
+        if args.command == "demo" or args.view:
+            stream = sys.stderr if args.command == "replay" else sys.stdout
+            stream.write(await render_views(result.record, runtime.store))
+        return 1 if result.errors else 0
+    finally:
+        await runtime.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

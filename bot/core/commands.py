@@ -1,0 +1,255 @@
+"""Set-up and on-demand commands. Names and options match the slash commands adapters register."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.core import i18n
+from bot.core.errors import UserError
+from bot.core.events import Command, Place
+from bot.core.languages import parse_language, parse_languages
+from bot.core.relay import Relay
+from bot.core.store import MessageRef, Store
+from bot.core.translate import TranslationService
+
+MAX_LINKED_CHANNELS = 10
+STYLES = ("reply", "thread")
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """A command's name, its options in positional order, and whether only admins may run it."""
+
+    name: str
+    options: tuple[str, ...]
+    required: tuple[str, ...]
+    admin: bool
+    help_key: str
+    # In typed form, this option takes every positional word (a list such as "en es fr").
+    rest: str | None = None
+
+
+COMMAND_SPECS: dict[str, CommandSpec] = {
+    spec.name: spec
+    for spec in (
+        CommandSpec("help", (), (), False, "help.help"),
+        CommandSpec("settings", (), (), False, "help.settings"),
+        CommandSpec("channel languages", ("languages", "style"), ("languages",), True,
+                    "help.channel_languages", rest="languages"),
+        CommandSpec("channel off", (), (), True, "help.channel_off"),
+        CommandSpec("link create", ("channels",), ("channels",), True, "help.link_create",
+                    rest="channels"),
+        CommandSpec("link remove", (), (), True, "help.link_remove"),
+        CommandSpec("language set", ("language",), ("language",), False, "help.language_set"),
+        CommandSpec("translate", ("message", "language"), ("message",), False, "help.translate"),
+    )
+}
+
+def parse_command_text(text: str) -> tuple[str, dict[str, str]]:
+    """Split typed command text (``link create a:en b:es``) into a name and options.
+
+    Words like ``style=thread`` set that option; other words fill the options in order,
+    except that a spec's `rest` option takes them all. Raises UserError for an unknown name.
+    """
+    words = text.strip().lstrip("/").split()
+    for length in (2, 1):
+        spec = COMMAND_SPECS.get(" ".join(words[:length]))
+        if spec is not None:
+            break
+    else:
+        raise UserError("error.unknown_command", name=" ".join(words[:2])[:40] or "?")
+
+    options: dict[str, str] = {}
+    positional: list[str] = []
+    for word in words[length:]:
+        name, equals, value = word.partition("=")
+        if equals and name in spec.options:
+            options[name] = value
+        else:
+            positional.append(word)
+    if spec.rest is not None:
+        if positional:
+            options[spec.rest] = " ".join(positional)
+        return spec.name, options
+    free = [option for option in spec.options if option not in options]
+    for option, value in zip(free, positional, strict=False):
+        options[option] = value
+    if len(positional) > len(free):
+        raise UserError("error.extra_words", name=spec.name, words=" ".join(positional[len(free):])[:60])
+    return spec.name, options
+
+
+# A linked channel is written `channel:language`; the channel may be a Discord `<#id>`,
+# a Slack `<#C123|name>`, `#name` or a bare id.
+_LINK_ITEM = re.compile(r"^<?#?(?P<channel>[A-Za-z0-9_.-]+)(?:\|[^>]*)?>?:(?P<language>[A-Za-z_-]+)$")
+
+
+class CommandHandler:
+    """Runs commands and returns the reply text in the caller's locale."""
+
+    def __init__(self, store: Store, translator: TranslationService, relay: Relay) -> None:
+        self.store = store
+        self.translator = translator
+        self.relay = relay
+        self._handlers: dict[str, Callable[[Command], Awaitable[str]]] = {
+            "help": self.help,
+            "settings": self.settings,
+            "channel languages": self.channel_languages,
+            "channel off": self.channel_off,
+            "link create": self.link_create,
+            "link remove": self.link_remove,
+            "language set": self.language_set,
+            "translate": self.translate,
+        }
+
+    async def run(self, command: Command) -> str:
+        """Validate and run `command`; raises UserError with a message safe to post."""
+        spec = COMMAND_SPECS.get(command.name)
+        if spec is None:
+            raise UserError("error.unknown_command", name=command.name[:40])
+        if spec.admin and not command.author.is_admin:
+            raise UserError("error.admin_only", name=command.name)
+        unknown = sorted(set(command.options) - set(spec.options))
+        if unknown:
+            raise UserError("error.unknown_option", name=command.name, option=unknown[0][:40])
+        for option in spec.required:
+            if not command.options.get(option, "").strip():
+                raise UserError("error.missing_option", name=command.name, option=option)
+        return await self._handlers[command.name](command)
+
+    async def help(self, command: Command) -> str:
+        locale = command.author.locale
+        lines = [i18n.t("help.title", locale)]
+        for spec in COMMAND_SPECS.values():
+            usage = " ".join(f"<{option}>" for option in spec.options)
+            lines.append(f"/{spec.name} {usage}".rstrip() + " — " + i18n.t(spec.help_key, locale))
+        return "\n".join(lines)
+
+    async def settings(self, command: Command) -> str:
+        locale = command.author.locale
+        place = _channel(command.place)
+        config = await self.store.channel_config(place)
+        reading = await self.store.reading_language(place.platform, command.author.id)
+        lines = []
+        if config is None:
+            lines.append(i18n.t("settings.none", locale))
+        elif config.mode == "multilingual":
+            lines.append(i18n.t("settings.multilingual", locale,
+                                languages=" ".join(config.languages), style=config.style))
+        else:
+            members = await self.store.group_members(config.group or "")
+            channels = " ".join(f"#{key.split(':', 2)[2]}:{lang}"
+                                for key, lang in sorted(members.items()))
+            lines.append(i18n.t("settings.linked", locale, channels=channels))
+        lines.append(i18n.t("settings.reading", locale, language=reading or "-"))
+        lines.append(i18n.t("settings.engine", locale, engine=self.relay.engine_name))
+        return "\n".join(lines)
+
+    async def channel_languages(self, command: Command) -> str:
+        locale = command.author.locale
+        place = _channel(command.place)
+        languages = parse_languages(command.options["languages"])
+        if len(languages) < 2:
+            raise UserError("error.two_languages")
+        style = command.options.get("style", "").strip().lower() or "reply"
+        if style not in STYLES:
+            raise UserError("error.style", value=style[:20], styles=", ".join(STYLES))
+        current = await self.store.channel_config(place)
+        if current is not None and current.mode == "linked":
+            raise UserError("error.channel_linked")
+
+        await self.store.set_multilingual(place, languages, style)
+        reply = i18n.t("channel.multilingual", locale, languages=" ".join(languages), style=style)
+        return reply + await self._unsupported_note(languages, locale)
+
+    async def channel_off(self, command: Command) -> str:
+        place = _channel(command.place)
+        current = await self.store.channel_config(place)
+        if current is None:
+            raise UserError("error.channel_not_set")
+        if current.mode == "linked":
+            raise UserError("error.channel_linked")
+        await self.store.clear_channel(place)
+        return i18n.t("channel.off", command.author.locale)
+
+    async def link_create(self, command: Command) -> str:
+        locale = command.author.locale
+        here = _channel(command.place)
+        members: dict[str, str] = {}
+        for item in command.options["channels"].split():
+            match = _LINK_ITEM.match(item)
+            if match is None:
+                raise UserError("error.link_item", value=item[:60])
+            channel = Place(here.platform, here.space, match["channel"])
+            if channel.key() in members:
+                raise UserError("error.link_repeat", channel=match["channel"])
+            members[channel.key()] = parse_language(match["language"])
+        if not 2 <= len(members) <= MAX_LINKED_CHANNELS:
+            raise UserError("error.link_count", maximum=MAX_LINKED_CHANNELS)
+        for channel_key in members:
+            platform, space, channel_id = channel_key.split(":", 2)
+            existing = await self.store.channel_config(Place(platform, space, channel_id))
+            if existing is not None:
+                raise UserError("error.link_taken", channel=channel_id)
+
+        group = hashlib.sha256("|".join(sorted(members)).encode()).hexdigest()[:16]
+        await self.store.create_group(group, members)
+        channels = " ".join(f"#{key.split(':', 2)[2]}:{lang}" for key, lang in members.items())
+        languages = tuple(dict.fromkeys(members.values()))
+        return (i18n.t("link.created", locale, channels=channels)
+                + await self._unsupported_note(languages, locale))
+
+    async def link_remove(self, command: Command) -> str:
+        config = await self.store.channel_config(_channel(command.place))
+        if config is None or config.mode != "linked" or config.group is None:
+            raise UserError("error.not_linked")
+        removed = await self.store.remove_group(config.group)
+        return i18n.t("link.removed", command.author.locale, count=len(removed))
+
+    async def language_set(self, command: Command) -> str:
+        language = parse_language(command.options["language"])
+        await self.store.set_reading_language(command.place.platform, command.author.id, language)
+        return i18n.t("language.set", command.author.locale, language=language)
+
+    async def translate(self, command: Command) -> str:
+        """Translate a stored message into the given language or the caller's reading language."""
+        locale = command.author.locale
+        place = _channel(command.place)
+        message_id = command.options["message"].strip()
+        requested = command.options.get("language", "").strip()
+        target = (parse_language(requested) if requested
+                  else await self.store.reading_language(place.platform, command.author.id)
+                  or parse_language(locale))
+
+        reacted = MessageRef.at(place, message_id)
+        original = await self.store.original_of(reacted) or reacted
+        stored = await self.store.load_message(original)
+        if stored is None:
+            raise UserError("error.message_not_found", message=message_id[:40])
+        source = stored.language or self.relay.detector.detect(stored.text, None)
+        if source is None:
+            raise UserError("error.language_unknown")
+        if source == target:
+            return i18n.t("translate.same", locale, language=target)
+        translation = await self.translator.translate(stored.text, source, target,
+                                                      self.relay.engine_name)
+        if translation is None:
+            return i18n.t("translate.same", locale, language=target)
+        return translation.text
+
+    async def _unsupported_note(self, languages: tuple[str, ...], locale: str) -> str:
+        """Name the language pairs the engine cannot translate, so admins know before it matters."""
+        engine = self.translator.engine(self.relay.engine_name)
+        missing = [f"{source}→{target}" for source in languages for target in languages
+                   if source != target and not await engine.supports(source, target)]
+        if not missing:
+            return ""
+        return "\n" + i18n.t("channel.unsupported", locale, engine=engine.name,
+                             pairs=", ".join(missing))
+
+
+def _channel(place: Place) -> Place:
+    return Place(place.platform, place.space, place.channel)

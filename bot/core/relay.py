@@ -1,0 +1,235 @@
+"""Copies of a message in other languages: planning them (slow, may run in a worker) and
+applying a plan through an adapter (posts, edits, deletes and the message map)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from bot.core.actions import Action, ActionKind
+from bot.core.detect import LanguageDetector
+from bot.core.ports import Sender
+from bot.core.split import split_message
+from bot.core.store import ChannelConfig, Copy, MessageRef, Store, StoredMessage
+from bot.core.translate import TranslationService
+
+log = logging.getLogger(__name__)
+
+BOT_NAME = "Parley"
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where one copy goes and how it looks there."""
+
+    platform: str
+    space: str
+    channel: str
+    language: str
+    display_name: str = BOT_NAME
+    avatar_url: str | None = None
+    reply_to: str | None = None
+    thread: str | None = None
+
+    def key(self) -> str:
+        return f"{self.platform}:{self.space}:{self.channel}:{self.language}"
+
+
+@dataclass(frozen=True)
+class CopyPlan:
+    """The desired state of one copy: `text` None means the copy should not exist."""
+
+    destination: Destination
+    text: str | None
+    existing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    original: MessageRef
+    rev: int
+    source: str | None
+    copies: tuple[CopyPlan, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Plan:
+        copies = tuple(
+            CopyPlan(Destination(**item["destination"]), item["text"], tuple(item["existing"]))
+            for item in data["copies"]
+        )
+        return cls(MessageRef(**data["original"]), int(data["rev"]), data["source"], copies)
+
+
+class Relay:
+    """Builds and applies plans for the copies of an original message."""
+
+    def __init__(self, store: Store, translator: TranslationService, detector: LanguageDetector,
+                 engine_name: str) -> None:
+        self.store = store
+        self.translator = translator
+        self.detector = detector
+        self.engine_name = engine_name
+
+    async def destinations(self, message: StoredMessage, config: ChannelConfig,
+                           source: str | None) -> list[Destination]:
+        """List where copies of `message` belong under the channel's current set-up."""
+        ref = message.ref
+        if config.mode == "multilingual":
+            if source is None:
+                return []
+            thread = ref.message if config.style == "thread" else None
+            reply_to = ref.message if config.style == "reply" else None
+            return [
+                Destination(ref.platform, ref.space, ref.channel, language,
+                            reply_to=reply_to, thread=thread)
+                for language in config.languages if language != source
+            ]
+
+        if config.group is None:
+            return []
+        members = await self.store.group_members(config.group)
+        found: list[Destination] = []
+        for channel_key, language in sorted(members.items()):
+            platform, space, channel = channel_key.split(":", 2)
+            if (platform, space, channel) == (ref.platform, ref.space, ref.channel):
+                continue
+            reply_to = await self._mapped_reply(message, platform, space, channel)
+            found.append(Destination(platform, space, channel, language,
+                                     display_name=message.author_name,
+                                     avatar_url=message.avatar_url, reply_to=reply_to))
+        return found
+
+    async def _mapped_reply(self, message: StoredMessage, platform: str, space: str,
+                            channel: str) -> str | None:
+        """Find, in another channel, the copy of the message this one replies to."""
+        if message.reply_to is None:
+            return None
+        replied = MessageRef(message.ref.platform, message.ref.space, message.ref.channel,
+                             message.reply_to)
+        original = await self.store.original_of(replied) or replied
+        if (original.platform, original.space, original.channel) == (platform, space, channel):
+            return original.message
+        for copy in await self.store.copies_of(original):
+            if (copy.platform, copy.space, copy.channel) == (platform, space, channel):
+                return copy.parts[0]
+        return None
+
+    def detect(self, message: StoredMessage, config: ChannelConfig,
+               group_languages: tuple[str, ...]) -> str | None:
+        """Detect the source language among the channel's (or link group's) languages."""
+        if config.mode == "linked":
+            candidates = group_languages
+            found = self.detector.detect(message.text, candidates, prior=config.languages)
+            # A linked channel declares its language: short or unclear text is taken to be in it.
+            return found or config.languages[0]
+        return self.detector.detect(message.text, config.languages)
+
+    async def plan(self, message: StoredMessage, config: ChannelConfig) -> Plan:
+        """Plan every copy of `message`: new ones, changed ones and ones to remove."""
+        group_languages = config.languages
+        if config.mode == "linked" and config.group is not None:
+            members = await self.store.group_members(config.group)
+            group_languages = tuple(sorted(set(members.values())))
+        source = self.detect(message, config, group_languages)
+        wanted = await self.destinations(message, config, source)
+        existing = {copy.destination(): copy for copy in await self.store.copies_of(message.ref)}
+
+        texts = await asyncio.gather(
+            *(self._copy_text(message, config, source, destination) for destination in wanted)
+        )
+        copies: list[CopyPlan] = []
+        for destination, text in zip(wanted, texts, strict=True):
+            current = existing.pop(destination.key(), None)
+            parts = current.parts if current else ()
+            if text is None and not parts:
+                continue
+            copies.append(CopyPlan(destination, text, parts))
+        for stale in existing.values():
+            destination = Destination(stale.platform, stale.space, stale.channel, stale.language)
+            copies.append(CopyPlan(destination, None, stale.parts))
+        return Plan(message.ref, message.rev, source, tuple(copies))
+
+    async def _copy_text(self, message: StoredMessage, config: ChannelConfig,
+                         source: str | None, destination: Destination) -> str | None:
+        if source is None:
+            return None
+        translation = await self.translator.translate(
+            message.text, source, destination.language, self.engine_name
+        )
+        if config.mode == "linked":
+            # Linked channels relay every message; untranslatable text goes through as it is.
+            return translation.text if translation else message.text
+        if translation is None or translation.fallback:
+            return None
+        return translation.text
+
+    async def apply(self, plan: Plan, sender: Sender) -> list[Action]:
+        """Carry out a plan through `sender` and record the resulting copies in the map.
+
+        A plan made for an older revision than the stored one is skipped: a newer edit's
+        plan is on its way.
+        """
+        stored = await self.store.load_message(plan.original)
+        if stored is None or stored.rev > plan.rev:
+            log.info("relay %s: plan for rev %d skipped (stored rev %s)", plan.original.key(),
+                     plan.rev, stored.rev if stored else "gone")
+            return []
+
+        sent: list[Action] = []
+        for copy_plan in plan.copies:
+            sent.extend(await self._apply_copy(plan.original, copy_plan, sender))
+        return sent
+
+    async def _apply_copy(self, original: MessageRef, copy_plan: CopyPlan,
+                          sender: Sender) -> list[Action]:
+        destination = copy_plan.destination
+        existing = copy_plan.existing
+        texts = [] if copy_plan.text is None else split_message(
+            copy_plan.text, sender.max_length(destination.platform)
+        )
+        sent: list[Action] = []
+        parts: list[str] = []
+
+        for index, text in enumerate(texts):
+            if index < len(existing):
+                action = self._action(ActionKind.EDIT, original, destination, text,
+                                      target=existing[index])
+                await sender.send(action)
+                parts.append(existing[index])
+            else:
+                target = destination.reply_to if index == 0 else None
+                action = self._action(ActionKind.POST, original, destination, text, target=target)
+                new_id = await sender.send(action)
+                if new_id is not None:
+                    parts.append(new_id)
+            sent.append(action)
+
+        surplus = existing[len(texts):]
+        for part in surplus:
+            action = self._action(ActionKind.DELETE, original, destination, "", target=part)
+            await sender.send(action)
+            sent.append(action)
+
+        copy = Copy(destination.platform, destination.space, destination.channel,
+                    destination.language, tuple(parts))
+        if surplus:
+            await self.store.drop_copy_parts(copy, surplus)
+        if parts:
+            await self.store.record_copy(original, copy)
+        else:
+            await self.store.forget_copy(original, copy)
+        return sent
+
+    def _action(self, kind: ActionKind, original: MessageRef, destination: Destination,
+                text: str, *, target: str | None) -> Action:
+        return Action(
+            kind=kind, platform=destination.platform, space=destination.space,
+            channel=destination.channel, text=text, origin=original.message, target=target,
+            thread=destination.thread, display_name=destination.display_name,
+            avatar_url=destination.avatar_url, language=destination.language,
+        )

@@ -1,0 +1,301 @@
+"""Parley's Redis layer: channel set-up, message map, idempotency, cache and outbox.
+
+Every key starts with the deployment prefix. Keys that hold a user's data sit under
+``{prefix}:user:{platform}:{user}`` or are listed in that user's index set, so they can be
+exported and erased. Message text and caches carry TTLs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from bot.core.events import Place
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """A message anywhere: platform, space, channel and message id."""
+
+    platform: str
+    space: str
+    channel: str
+    message: str
+
+    def key(self) -> str:
+        return f"{self.platform}:{self.space}:{self.channel}:{self.message}"
+
+    @classmethod
+    def parse(cls, value: str) -> MessageRef:
+        platform, space, channel, message = value.split(":", 3)
+        return cls(platform, space, channel, message)
+
+    @classmethod
+    def at(cls, place: Place, message: str) -> MessageRef:
+        return cls(place.platform, place.space, place.channel, message)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """How Parley treats a channel: `mode` is "multilingual" or "linked"."""
+
+    mode: str
+    languages: tuple[str, ...]
+    style: str = "reply"
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A message Parley posted for an original: where, in which language, its part ids."""
+
+    platform: str
+    space: str
+    channel: str
+    language: str
+    parts: tuple[str, ...]
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {"platform": self.platform, "space": self.space, "channel": self.channel,
+             "language": self.language, "parts": list(self.parts)},
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str) -> Copy:
+        data = json.loads(raw)
+        return cls(data["platform"], data["space"], data["channel"], data["language"],
+                   tuple(data["parts"]))
+
+    def destination(self) -> str:
+        return f"{self.platform}:{self.space}:{self.channel}:{self.language}"
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """An original message as Parley last saw it. `rev` grows with every edit."""
+
+    ref: MessageRef
+    author_id: str
+    author_name: str
+    avatar_url: str | None
+    text: str
+    language: str | None
+    rev: int
+    reply_to: str | None = None
+
+
+class Store:
+    """Async access to Parley's keys. All methods are safe to call from several processes."""
+
+    def __init__(self, redis: Redis, prefix: str, *, message_ttl_s: int, event_ttl_s: int,
+                 cache_ttl_s: int) -> None:
+        self.redis = redis
+        self.prefix = prefix
+        self.message_ttl_s = message_ttl_s
+        self.event_ttl_s = event_ttl_s
+        self.cache_ttl_s = cache_ttl_s
+
+    def key(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    # Idempotency. A claim is released when handling fails, so a redelivery can try again.
+
+    async def claim_event(self, platform: str, space: str, event_id: str) -> bool:
+        """Return True the first time an event id is claimed; False for a duplicate."""
+        claimed = await self.redis.set(
+            self.key("seen", platform, space, event_id), "1", nx=True, ex=self.event_ttl_s
+        )
+        return bool(claimed)
+
+    async def release_event(self, platform: str, space: str, event_id: str) -> None:
+        await self.redis.delete(self.key("seen", platform, space, event_id))
+
+    # Channel set-up.
+
+    async def channel_config(self, place: Place) -> ChannelConfig | None:
+        raw = await self.redis.hgetall(self.key("chan", place.key()))
+        if not raw:
+            return None
+        return ChannelConfig(
+            mode=raw["mode"],
+            languages=tuple(json.loads(raw["languages"])),
+            style=raw.get("style", "reply"),
+            group=raw.get("group") or None,
+        )
+
+    async def set_multilingual(self, place: Place, languages: tuple[str, ...], style: str) -> None:
+        await self.redis.hset(
+            self.key("chan", place.key()),
+            mapping={"mode": "multilingual", "languages": json.dumps(list(languages)),
+                     "style": style, "group": ""},
+        )
+
+    async def clear_channel(self, place: Place) -> None:
+        await self.redis.delete(self.key("chan", place.key()))
+
+    async def create_group(self, group: str, members: dict[str, str]) -> None:
+        """Link channels (keys from `Place.key()`) with their languages into one group, atomically."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(self.key("group", group))
+            pipe.hset(self.key("group", group), mapping=members)
+            for channel_key, language in members.items():
+                pipe.hset(
+                    self.key("chan", channel_key),
+                    mapping={"mode": "linked", "languages": json.dumps([language]),
+                             "style": "relay", "group": group},
+                )
+            await pipe.execute()
+
+    async def group_members(self, group: str) -> dict[str, str]:
+        """Return channel key → language for every channel in the group."""
+        members: dict[str, str] = await self.redis.hgetall(self.key("group", group))
+        return members
+
+    async def remove_group(self, group: str) -> list[str]:
+        members = await self.group_members(group)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for channel_key in members:
+                pipe.delete(self.key("chan", channel_key))
+            pipe.delete(self.key("group", group))
+            await pipe.execute()
+        return list(members)
+
+    # Users.
+
+    async def reading_language(self, platform: str, user: str) -> str | None:
+        value: str | None = await self.redis.hget(self.key("user", platform, user), "lang")
+        return value
+
+    async def set_reading_language(self, platform: str, user: str, language: str) -> None:
+        await self.redis.hset(self.key("user", platform, user), "lang", language)
+
+    # Originals and the message map.
+
+    async def save_message(self, message: StoredMessage) -> int:
+        """Store or update an original's text and return its new revision number."""
+        key = self.key("msg", message.ref.key())
+        index = self.key("user", message.ref.platform, message.author_id, "msgs")
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={
+                "author": message.author_id, "name": message.author_name,
+                "avatar": message.avatar_url or "", "text": message.text,
+                "lang": message.language or "", "reply_to": message.reply_to or "",
+            })
+            pipe.hincrby(key, "rev", 1)
+            pipe.expire(key, self.message_ttl_s)
+            pipe.sadd(index, key)
+            pipe.expire(index, self.message_ttl_s)
+            results = await pipe.execute()
+        return int(results[1])
+
+    async def load_message(self, ref: MessageRef) -> StoredMessage | None:
+        raw = await self.redis.hgetall(self.key("msg", ref.key()))
+        if not raw:
+            return None
+        return StoredMessage(
+            ref=ref, author_id=raw["author"], author_name=raw["name"],
+            avatar_url=raw["avatar"] or None, text=raw["text"], language=raw["lang"] or None,
+            rev=int(raw.get("rev", "0")), reply_to=raw.get("reply_to") or None,
+        )
+
+    async def set_message_language(self, ref: MessageRef, language: str | None) -> None:
+        await self.redis.hset(self.key("msg", ref.key()), "lang", language or "")
+
+    async def forget_message(self, ref: MessageRef) -> None:
+        """Drop an original, its map and the reverse entries of its copies."""
+        copies = await self.copies_of(ref)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            for copy in copies:
+                for part in copy.parts:
+                    pipe.delete(self.key("copy", copy.platform, copy.space, copy.channel, part))
+            pipe.delete(self.key("map", ref.key()))
+            pipe.delete(self.key("msg", ref.key()))
+            await pipe.execute()
+
+    async def record_copy(self, original: MessageRef, copy: Copy) -> None:
+        """Record (or replace) the copy of `original` for one destination, both ways."""
+        map_key = self.key("map", original.key())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hset(map_key, copy.destination(), copy.to_json())
+            pipe.expire(map_key, self.message_ttl_s)
+            for part in copy.parts:
+                reverse = self.key("copy", copy.platform, copy.space, copy.channel, part)
+                pipe.set(reverse, original.key(), ex=self.message_ttl_s)
+            await pipe.execute()
+
+    async def forget_copy(self, original: MessageRef, copy: Copy) -> None:
+        """Remove one destination's copy from the map of `original`."""
+        await self.redis.hdel(self.key("map", original.key()), copy.destination())
+
+    async def drop_copy_parts(self, copy: Copy, parts: tuple[str, ...]) -> None:
+        await self.redis.delete(
+            *(self.key("copy", copy.platform, copy.space, copy.channel, part) for part in parts)
+        )
+
+    async def copies_of(self, original: MessageRef) -> list[Copy]:
+        raw: dict[str, str] = await self.redis.hgetall(self.key("map", original.key()))
+        return [Copy.from_json(value) for _, value in sorted(raw.items())]
+
+    async def original_of(self, copy: MessageRef) -> MessageRef | None:
+        """Return the original a message was copied from, or None when it is not a copy."""
+        raw: str | None = await self.redis.get(self.key("copy", copy.key()))
+        return MessageRef.parse(raw) if raw else None
+
+    async def remove_copy(self, copy_ref: MessageRef) -> None:
+        """Forget a copy that was deleted by someone other than Parley."""
+        original = await self.original_of(copy_ref)
+        if original is None:
+            return
+        for copy in await self.copies_of(original):
+            if copy_ref.message in copy.parts and copy.channel == copy_ref.channel:
+                await self.redis.hdel(self.key("map", original.key()), copy.destination())
+                await self.drop_copy_parts(copy, copy.parts)
+
+    # Translation cache.
+
+    async def cached_translation(self, cache_key: str) -> str | None:
+        value: str | None = await self.redis.get(self.key("cache", cache_key))
+        return value
+
+    async def cache_translation(self, cache_key: str, text: str) -> None:
+        await self.redis.set(self.key("cache", cache_key), text, ex=self.cache_ttl_s)
+
+    async def acquire_lock(self, name: str, ttl_s: int) -> bool:
+        return bool(await self.redis.set(self.key("lock", name), "1", nx=True, ex=ttl_s))
+
+    async def release_lock(self, name: str) -> None:
+        await self.redis.delete(self.key("lock", name))
+
+    # Outbox: results that workers deliver and adapters drain, one stream per platform.
+
+    def outbox_key(self, platform: str) -> str:
+        return self.key("outbox", platform)
+
+    async def push_outbox(self, platform: str, job_id: str, payload: dict[str, Any]) -> bool:
+        """Append a job's result once: a retried job that already delivered adds nothing."""
+        added = await self.redis.eval(
+            _PUSH_ONCE,
+            2,
+            self.key("job-done", job_id),
+            self.outbox_key(platform),
+            str(self.event_ttl_s),
+            job_id,
+            json.dumps(payload),
+        )
+        return bool(added)
+
+
+# Marking the job done and appending its result happen in one script, so a worker killed
+# between the two steps cannot leave a job marked done with no result delivered.
+_PUSH_ONCE = """
+if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', '100000', '*', 'job', ARGV[2], 'payload', ARGV[3])
+  return 1
+end
+return 0
+"""

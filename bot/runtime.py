@@ -1,0 +1,122 @@
+"""Wires Parley together from settings: Redis (embedded when no REDIS_URL), the offline
+Apertium server (when no APERTIUM_URL), engines, the core and, optionally, a worker process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+import redis
+import redis.asyncio as aioredis
+
+from bot.core.conversation import Parley
+from bot.core.detect import LanguageDetector
+from bot.core.ports import TranslationEngine
+from bot.core.relay import Relay
+from bot.core.store import Store
+from bot.core.translate import TranslationService
+from bot.embedded_redis import EmbeddedRedis
+from bot.jobs import RqJobQueue
+from bot.providers.apertium import ApertiumEngine, ApyServer
+from config.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a running Parley process holds. `close` stops what `start` started."""
+
+    settings: Settings
+    redis_url: str
+    apertium_url: str
+    redis: aioredis.Redis
+    sync_redis: redis.Redis
+    store: Store
+    translator: TranslationService
+    relay: Relay
+    parley: Parley
+    engines: dict[str, TranslationEngine]
+    embedded_redis: EmbeddedRedis | None = None
+    apy: ApyServer | None = None
+    worker: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    async def start(cls, settings: Settings, *, role: Literal["bot", "worker"] = "bot",
+                    spawn_worker: bool = False) -> Runtime:
+        """Start or connect to every service Parley needs; `role` "worker" runs jobs inline."""
+        embedded: EmbeddedRedis | None = None
+        redis_url = settings.redis_url
+        if redis_url is None:
+            embedded = EmbeddedRedis()
+            redis_url = embedded.start()
+
+        apy: ApyServer | None = None
+        apertium_url = settings.apertium_url
+        if apertium_url is None:
+            apy = ApyServer()
+            apertium_url = await apy.start()
+
+        client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+        sync_client = redis.Redis.from_url(redis_url)
+        store = Store(client, settings.key_prefix, message_ttl_s=settings.message_ttl_s,
+                      event_ttl_s=settings.event_ttl_s, cache_ttl_s=settings.cache_ttl_s)
+        engines: dict[str, TranslationEngine] = {
+            "apertium": ApertiumEngine(apertium_url, timeout=settings.engine_timeout_s),
+        }
+        translator = TranslationService(store, engines)
+        relay = Relay(store, translator, LanguageDetector(), settings.default_engine)
+        jobs = None if role == "worker" else RqJobQueue(
+            sync_client, settings.queue_name, job_timeout_s=settings.job_timeout_s
+        )
+        runtime = cls(
+            settings=settings, redis_url=redis_url, apertium_url=apertium_url, redis=client,
+            sync_redis=sync_client, store=store, translator=translator, relay=relay,
+            parley=Parley(store, translator, relay, jobs), engines=engines,
+            embedded_redis=embedded, apy=apy,
+        )
+        if spawn_worker:
+            runtime.worker = runtime.spawn_worker()
+        return runtime
+
+    def worker_environment(self) -> dict[str, str]:
+        """Return the environment a worker process needs to share this runtime's services."""
+        env = dict(os.environ)
+        env.update({
+            "REDIS_URL": self.redis_url,
+            "APERTIUM_URL": self.apertium_url,
+            "PARLEY_KEY_PREFIX": self.settings.key_prefix,
+            "PARLEY_QUEUE": self.settings.queue_name,
+        })
+        return env
+
+    def spawn_worker(self, *, burst: bool = False) -> subprocess.Popen[bytes]:
+        """Start `parley worker` as a child process on this runtime's Redis and Apertium."""
+        command = [sys.executable, "-m", "bot.cli", "worker"] + (["--burst"] if burst else [])
+        process = subprocess.Popen(command, env=self.worker_environment())
+        log.info("worker process %d started on queue %s", process.pid, self.settings.queue_name)
+        return process
+
+    async def close(self) -> None:
+        """Stop the worker, the engines, the clients and any embedded servers, in that order."""
+        if self.worker is not None and self.worker.poll() is None:
+            self.worker.terminate()
+            try:
+                self.worker.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.worker.kill()
+                self.worker.wait()
+        for engine in self.engines.values():
+            close = getattr(engine, "close", None)
+            if close is not None:
+                await close()
+        await self.redis.aclose()
+        self.sync_redis.close()
+        if self.apy is not None:
+            await self.apy.stop()
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()

@@ -1,0 +1,77 @@
+"""Parley's settings: one typed object read from the environment at start and passed in."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
+
+
+class SettingsError(Exception):
+    """The environment holds a missing or invalid setting; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """Every knob Parley reads from the environment. Each field is documented in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    redis_url: str | None = Field(default=None, alias="REDIS_URL")
+    key_prefix: str = Field(default="parley", alias="PARLEY_KEY_PREFIX", pattern=r"^[A-Za-z0-9_.-]+$")
+    queue_name: str = Field(default="parley", alias="PARLEY_QUEUE", pattern=r"^[A-Za-z0-9_.-]+$")
+    apertium_url: str | None = Field(default=None, alias="APERTIUM_URL")
+    default_engine: Literal["apertium"] = Field(default="apertium", alias="PARLEY_ENGINE")
+    engine_timeout_s: float = Field(default=10.0, alias="PARLEY_ENGINE_TIMEOUT", gt=0, le=120)
+    cache_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_CACHE_TTL", ge=60)
+    message_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_MESSAGE_TTL", ge=60)
+    event_ttl_s: int = Field(default=24 * 3600, alias="PARLEY_EVENT_TTL", ge=60)
+    pivot_language: str = Field(default="es", alias="PARLEY_PIVOT_LANGUAGE")
+    job_timeout_s: int = Field(default=60, alias="PARLEY_JOB_TIMEOUT", ge=5, le=3600)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="WARNING", alias="PARLEY_LOG_LEVEL"
+    )
+
+    @field_validator("redis_url", "apertium_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not re.match(r"^(redis|rediss|unix|http|https)://", value):
+            raise ValueError("expected a URL such as redis://127.0.0.1:6379/0 or http://host:port")
+        return value
+
+    @field_validator("pivot_language")
+    @classmethod
+    def _check_language(cls, value: str) -> str:
+        if not LANGUAGE_CODE.match(value):
+            raise ValueError("expected an ISO 639-1 code such as es")
+        return value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (plus overrides); raises SettingsError naming the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors():
+            field = str(item["loc"][0]) if item["loc"] else "?"
+            variable = _variable_for(field)
+            problems.append(f"{variable}: {item['msg']} (got {item.get('input')!r})")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None
+
+
+def _variable_for(field: str) -> str:
+    info = Settings.model_fields.get(field)
+    if info is not None and info.alias:
+        return info.alias
+    return field.upper()
