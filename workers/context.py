@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 
 from bot.runtime import Runtime
 from config.settings import load_settings
@@ -21,4 +22,15 @@ def worker_runtime() -> tuple[Runtime, asyncio.AbstractEventLoop]:
         loop = asyncio.new_event_loop()
         runtime = loop.run_until_complete(Runtime.start(load_settings(), role="worker"))
         _state = (runtime, loop)
+        atexit.register(_close)
     return _state
+
+
+def _close() -> None:
+    global _state
+    if _state is None:
+        return
+    runtime, loop = _state
+    _state = None
+    loop.run_until_complete(runtime.close())
+    loop.close()

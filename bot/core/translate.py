@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from bot.core.store import Store
 from bot.core.tokens import ProtectedText, is_translatable, protect, restore
 
 log = logging.getLogger(__name__)
+
+_DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
 
 # How long a process waits for another process that is translating the same text.
 _PEER_WAIT_S = 5.0
@@ -88,6 +91,10 @@ class TranslationService:
         for attempt in (1, 2):
             raw = await self._call_once(engine, protected.text, source, target, cache_key,
                                         fresh=attempt == 2)
+            if "  " not in protected.text:
+                # Engines leave a double space where they drop a word (Apertium drops
+                # subject pronouns); the input had none, so the output should have none.
+                raw = _DOUBLE_SPACE.sub(" ", raw)
             restored = _restore_or_none(raw, protected)
             if restored is not None:
                 await self.store.cache_translation(cache_key, raw)
