@@ -21,12 +21,12 @@ def sample(kind: str, language: str, count: int = 20) -> list[str]:
 
 
 def accuracy(kind: str, candidates: list[str] | None) -> float:
-    right = total = 0
+    correct = total = 0
     for language in FIVE:
         for line in sample(kind, language):
             total += 1
-            right += detector.detect(line, candidates) == language
-    return right / total
+            correct += detector.detect(line, candidates) == language
+    return correct / total
 
 
 def test_emoji_only_is_unknown() -> None:
@@ -95,10 +95,10 @@ def test_min_letters_below_one_raises() -> None:
 
 
 def test_open_set_is_deterministic() -> None:
-    # Unseeded langdetect 1.0.9 answered "it", "pt" or "es" for this phrase in ten calls.
-    answers = {detector.detect("decidi empezar") for _ in range(20)}
+    # Unseeded, langdetect 1.0.9 returned "it", "pt" or "es" for this phrase in ten calls.
+    results = {detector.detect("decidi empezar") for _ in range(20)}
 
-    assert len(answers) == 1
+    assert len(results) == 1
 
 
 def test_open_set_keeps_global_seed() -> None:

@@ -120,3 +120,18 @@ async def test_untranslatable_text_relayed_as_is(parley: Parley, engine: FakeEng
 
     assert engine.calls == []
     assert [post.text for post in chat.posts()] == ["🎉🎉 https://example.org"] * 2
+
+
+async def test_long_message_split_and_shrunk(parley: Parley) -> None:
+    chat = await linked(parley)
+    paragraph = "This sentence is long enough to fill the message quickly. " * 20
+    long_text = "\n\n".join([paragraph.strip()] * 3)
+
+    await chat.say("chat-en", "Ben", long_text, id="m1")
+    parts = chat.texts("chat-es")
+    outcome = await chat.edit("chat-en", "Ben", "m1", "Short now.")
+
+    assert len(parts) >= 2
+    assert all(len(part) <= 2000 for part in parts)
+    assert chat.texts("chat-es") == ["[es] Short now."]
+    assert ActionKind.DELETE in {action.kind for action in outcome.actions}
