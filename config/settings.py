@@ -8,9 +8,6 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
-
-
 class SettingsError(Exception):
     """The environment holds a missing or invalid setting; the message names the variable."""
 
@@ -29,7 +26,6 @@ class Settings(BaseSettings):
     cache_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_CACHE_TTL", ge=60)
     message_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_MESSAGE_TTL", ge=60)
     event_ttl_s: int = Field(default=24 * 3600, alias="PARLEY_EVENT_TTL", ge=60)
-    pivot_language: str = Field(default="es", alias="PARLEY_PIVOT_LANGUAGE")
     job_timeout_s: int = Field(default=60, alias="PARLEY_JOB_TIMEOUT", ge=5, le=3600)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", alias="PARLEY_LOG_LEVEL"
@@ -42,13 +38,6 @@ class Settings(BaseSettings):
             return None
         if not re.match(r"^(redis|rediss|unix|http|https)://", value):
             raise ValueError("expected a URL such as redis://127.0.0.1:6379/0 or http://host:port")
-        return value
-
-    @field_validator("pivot_language")
-    @classmethod
-    def _check_language(cls, value: str) -> str:
-        if not LANGUAGE_CODE.match(value):
-            raise ValueError("expected an ISO 639-1 code such as es")
         return value
 
     @field_validator("log_level", mode="before")
