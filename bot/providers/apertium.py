@@ -117,6 +117,9 @@ sys.exit(entry_point.load()())
 """
 
 
+_GENERATION_MARK = re.compile(r"#(?=\w)")
+
+
 class ApertiumEngine:
     """Translation engine backed by an apertium-apy server, with one-pivot routing."""
 
@@ -243,6 +246,10 @@ class ApertiumEngine:
         translated = data.get("translatedText") if isinstance(data, dict) else None
         if not isinstance(translated, str):
             raise self._failure(f"{action} returned no translatedText: {_excerpt(payload)}")
+        if "#" not in text:
+            # Apertium prefixes "#" to a word its generator could not inflect; the word itself
+            # is right, and readers should not see the mark.
+            translated = _GENERATION_MARK.sub("", translated)
         return translated
 
     async def _fetch_json(

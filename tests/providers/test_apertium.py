@@ -318,3 +318,14 @@ async def test_apy_server_start_timeout(tmp_path: Path) -> None:
         await server.start()
     with pytest.raises(ApyServerError, match="not running"):
         _ = server.base_url
+
+
+@pytest.mark.asyncio(loop_scope="module")
+async def test_generation_marks_removed(engine: ApertiumEngine) -> None:
+    # Through apertium-apy, "such a dedicated team" came back as "#un equipo tan dedicado".
+    text = "It's wonderful to work with such a dedicated team, who are so committed."
+
+    translated = await engine.translate(text, "en", "es")
+
+    assert "#" not in translated
+    assert "equipo" in translated
