@@ -10,7 +10,13 @@ from pathlib import Path
 
 from config.settings import Settings, SettingsError, load_settings
 
-DEMO_TRANSCRIPT = Path(__file__).resolve().parent.parent / "demo" / "transcript.jsonl"
+def _demo_transcript() -> Path:
+    """Find the shipped demo: next to the package in a checkout, else under the working folder."""
+    beside_package = Path(__file__).resolve().parent.parent / "demo" / "transcript.jsonl"
+    return beside_package if beside_package.exists() else Path("demo") / "transcript.jsonl"
+
+
+DEMO_TRANSCRIPT = _demo_transcript()
 
 log = logging.getLogger("parley")
 
