@@ -158,6 +158,14 @@ class Parley:
                 )
                 await sender.send(action)
                 sent.append(action)
+        # Translations posted on request (flag reactions) show the deleted text too.
+        for extra in await self.store.extras_of(ref):
+            action = Action(
+                kind=ActionKind.DELETE, platform=extra.platform, space=extra.space,
+                channel=extra.channel, text="", origin=ref.message, target=extra.message,
+            )
+            await sender.send(action)
+            sent.append(action)
         await self.store.forget_message(ref)
         return Outcome(actions=sent)
 
@@ -186,7 +194,7 @@ class Parley:
 
         destination = Destination(event.place.platform, event.place.space, event.place.channel,
                                   language, thread=event.place.thread or event.message_id)
-        sent = await self._post_parts(destination, translation.text, reacted.message, sender)
+        sent = await self._post_parts(destination, translation.text, original, sender)
         return Outcome(actions=sent)
 
     async def handle_command(self, event: Command, sender: Sender) -> Outcome:
@@ -214,16 +222,22 @@ class Parley:
             sent.append(action)
         return Outcome(actions=sent)
 
-    async def _post_parts(self, destination: Destination, text: str, origin: str,
+    async def _post_parts(self, destination: Destination, text: str, original: MessageRef,
                           sender: Sender) -> list[Action]:
+        """Post a translation made on request and record it so a delete of the original
+        removes it too."""
         sent: list[Action] = []
         for part in split_message(text, sender.max_length(destination.platform)):
             action = Action(
                 kind=ActionKind.POST, platform=destination.platform, space=destination.space,
-                channel=destination.channel, text=part, origin=origin,
+                channel=destination.channel, text=part, origin=original.message,
                 thread=destination.thread, language=destination.language,
             )
-            await sender.send(action)
+            new_id = await sender.send(action)
+            if new_id is not None:
+                posted = MessageRef(destination.platform, destination.space,
+                                    destination.channel, new_id)
+                await self.store.record_extra(original, posted)
             sent.append(action)
         return sent
 

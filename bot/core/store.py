@@ -209,10 +209,14 @@ class Store:
     async def forget_message(self, ref: MessageRef) -> None:
         """Drop an original, its map and the reverse entries of its copies."""
         copies = await self.copies_of(ref)
+        extras = await self.extras_of(ref)
         async with self.redis.pipeline(transaction=True) as pipe:
             for copy in copies:
                 for part in copy.parts:
                     pipe.delete(self.key("copy", copy.platform, copy.space, copy.channel, part))
+            for extra in extras:
+                pipe.delete(self.key("copy", extra.key()))
+            pipe.delete(self.key("extra", ref.key()))
             pipe.delete(self.key("map", ref.key()))
             pipe.delete(self.key("msg", ref.key()))
             await pipe.execute()
@@ -227,6 +231,19 @@ class Store:
                 reverse = self.key("copy", copy.platform, copy.space, copy.channel, part)
                 pipe.set(reverse, original.key(), ex=self.message_ttl_s)
             await pipe.execute()
+
+    async def record_extra(self, original: MessageRef, post: MessageRef) -> None:
+        """Record a post made for `original` on request (not a channel copy), both ways."""
+        key = self.key("extra", original.key())
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.sadd(key, post.key())
+            pipe.expire(key, self.message_ttl_s)
+            pipe.set(self.key("copy", post.key()), original.key(), ex=self.message_ttl_s)
+            await pipe.execute()
+
+    async def extras_of(self, original: MessageRef) -> list[MessageRef]:
+        members: set[str] = await self.redis.smembers(self.key("extra", original.key()))
+        return [MessageRef.parse(member) for member in sorted(members)]
 
     async def forget_copy(self, original: MessageRef, copy: Copy) -> None:
         """Remove one destination's copy from the map of `original`."""
