@@ -29,7 +29,7 @@ _NON_WHITESPACE = re.compile(r"\S")
 
 @dataclass(frozen=True)
 class _Cut:
-    """Where one part ends: it is `text[start:end] + close`, and the next begins at `resume`.
+    """End of one part, which is `text[start:end] + close`. The next part begins at `resume`.
 
     Inside a fenced code block `close` ends the fence and `reopen` (the fence's opening line)
     starts the next part, so both parts render as code.
@@ -92,7 +92,7 @@ def split_message(text: str, limit: int) -> list[str]:
 def _choose_cut(text: str, start: int, limit: int, spans: list[TokenSpan]) -> _Cut:
     """Pick the rightmost cut within `limit` of `start`, of the best kind that `text` offers.
 
-    Positions are indices into `text`; the part being built is `text[start:cut.end]`.
+    Positions are indices into `text`, and the part being built is `text[start:cut.end]`.
     """
     window = _spans_from(spans, start, start + limit)
     blocked = _blocked_positions(window, start, limit)
@@ -103,6 +103,9 @@ def _choose_cut(text: str, start: int, limit: int, spans: list[TokenSpan]) -> _C
     def allowed(position: int) -> bool:
         return first < position <= start + limit and not blocked[position - start]
 
+    # NOTE: emphasis pairs such as **bold words** are not kept together, so a cut inside one
+    # leaves an unmatched marker in each part. A spoiler longer than `limit` is cut without
+    # closing and reopening its "||" markers.
     kinds: tuple[tuple[re.Pattern[str], bool, list[_Cut]], ...] = (
         (_PARAGRAPH_BREAK, False, []),
         (_LINE_BREAK, False, fence_lines),

@@ -39,7 +39,7 @@ class ProtectedText:
 
 @dataclass(frozen=True, slots=True)
 class TokenSpan:
-    """Where one atomic token sits in a text: `text[start:end]`, and which kind it is."""
+    """Span `text[start:end]` of one atomic token, with the name of its kind."""
 
     start: int
     end: int
@@ -72,7 +72,7 @@ _SLACK = (
     r"|<![^<>|]+(?:\|[^<>]*)?>"  # <!here>, <!subteam^S1|@team>, <!date^…|fallback>
     r"|<(?:https?|ftp|mailto|tel|sms|slack):[^<>\s|]+(?:\|[^<>]*)?>"  # links, labelled or not
 )
-# Slack escapes &, < and > in message text as HTML entities; engines would mangle them.
+# Slack escapes &, < and > in message text as HTML entities, which engines would mangle.
 _ENTITY = r"&(?:amp|lt|gt);"
 _URL = r"(?<!\w)(?:https?|ftp)://[^\s<>]+|(?<![\w.])www\.[^\s<>]+"
 _EMAIL = r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
@@ -100,7 +100,7 @@ _EMOJI_ELEMENT = (
 )
 # A run of adjacent emoji, joined or not by ZERO WIDTH JOINER, is one token.
 _EMOJI = f"{_EMOJI_ELEMENT}(?:\u200d?{_EMOJI_ELEMENT})*"
-# User text may contain the placeholder brackets; protecting them keeps `restore` unambiguous.
+# User text may contain the placeholder brackets. Protecting them keeps `restore` unambiguous.
 _BRACKETS = PLACEHOLDER_OPEN + PLACEHOLDER_CLOSE
 _BRACKET = f"{PLACEHOLDER_OPEN}[^{_BRACKETS}\\n]{{0,20}}{PLACEHOLDER_CLOSE}|[{_BRACKETS}]"
 
@@ -160,15 +160,15 @@ def _trim_url(url: str) -> str:
 
 
 # --- Markdown markers and line breaks ---------------------------------------------------------
-# These are found on a masked copy of the text, where every atomic token is overwritten with a
-# private-use character, so a "*" inside a URL or a "_" inside code is never read as a marker.
+# These are found on a masked copy of the text, where a private-use character overwrites every
+# atomic token. So a "*" inside a URL or a "_" inside code is never read as a marker.
 
 _MASK = "\ue000"
 
 # Line breaks are tokens, together with the spaces around them. Apertium treats a newline as an
-# ordinary blank and reorders words across it (apertium eng-spa turned "Title\nBody text here"
-# into "Texto\nde Ente del título aquí"). As a placeholder the break keeps each line's words on
-# their own side, and `restore` rejects a translation that loses a line break.
+# ordinary blank and reorders words across it: apertium 3.8.3 with apertium-eng-spa 0.8.1 turned
+# "Title\nBody text here" into "Texto\nde Ente del título aquí". As a placeholder, the break
+# keeps each line's words on their own side, and `restore` rejects a translation that loses one.
 _LINE_BREAKS = re.compile(r"[^\S\n]*(?:\n[^\S\n]*)+")
 # Markers at line start: quotes (">", ">>>" and Slack's escaped "&gt;"), Discord headings and
 # subtext ("#", "##", "###", "-#"), bullets and numbered list items.
@@ -301,7 +301,7 @@ def is_translatable(text: str) -> bool:
 
 
 class _Rule(Enum):
-    """How `restore` treats the spaces the engine left on one side of a placeholder."""
+    """Spacing rule that `restore` applies on one side of a placeholder."""
 
     STRIP = auto()  # the token was glued to a word, or carries its own whitespace
     GLUED = auto()  # the token was glued to punctuation: collapse runs to one space
@@ -345,7 +345,10 @@ def restore(translated: str, protected: ProtectedText) -> str:
 
 
 def _check_placeholders(translated: str, matches: list[re.Match[str]], count: int) -> None:
-    """Raise `TokenMismatchError` unless each of the `count` placeholders appears exactly once."""
+    """Raise `TokenMismatchError` unless placeholders 0 to `count - 1` each appear once, whole.
+
+    Also raises for a placeholder number of `count` or more, and for any bracket left over.
+    """
     seen: dict[int, int] = {}
     for match in matches:
         index = int(match.group(1))
@@ -367,9 +370,8 @@ def _check_placeholders(translated: str, matches: list[re.Match[str]], count: in
         problems.append(f"damaged placeholder near {excerpt!r}")
 
     if problems:
-        raise TokenMismatchError(
-            "translation does not keep its placeholders: " + "; ".join(problems)
-        )
+        summary = "; ".join(problems)
+        raise TokenMismatchError(f"translation does not match the protected tokens: {summary}")
 
 
 def _first_stray_bracket(translated: str, matches: list[re.Match[str]]) -> int | None:

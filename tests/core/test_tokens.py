@@ -64,7 +64,10 @@ TOKEN_CASES = [
     ("pick 1\ufe0f\u20e3 now", "1\ufe0f\u20e3"),
     ("love ❤\ufe0f you", "❤\ufe0f"),
     ("many 🎉🎊✨ here", "🎉🎊✨"),
-    ("england 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f yes", "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f"),
+    (
+        "england 🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f yes",
+        "🏴\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f",
+    ),
     ("literal \\*stars\\* here", "\\*"),
     ("a ⟦0⟧ in the text", "⟦0⟧"),
     ("a lone ⟦ bracket", "⟦"),
@@ -161,6 +164,24 @@ def test_protect_markdown_markers(text: str, expected: str) -> None:
 )
 def test_protect_leaves_lookalikes(text: str) -> None:
     assert protect(text).text == text
+
+
+def test_protect_emphasis_across_line_break() -> None:
+    protected = protect("**two\nlines** done")
+    assert protected.text == "⟦0⟧two⟦1⟧lines⟦2⟧ done"
+    assert protected.tokens == ("**", "\n", "**")
+
+
+def test_protect_emphasis_stops_at_paragraph() -> None:
+    assert protect("*one\n\ntwo*").tokens == ("\n\n",)
+
+
+def test_protect_emphasis_around_mention() -> None:
+    assert protect("**<@1>** hi").tokens == ("**<@1>**",)
+
+
+def test_protect_emphasis_ignores_url_underscores() -> None:
+    assert protect("see https://x.y/a_b_c and _b_ c").tokens == ("https://x.y/a_b_c", "_", "_")
 
 
 def test_protect_url_inside_fence_stays_inside() -> None:
@@ -283,9 +304,7 @@ def test_restore_error_quotes_damage() -> None:
             "Gracias <@1> está hecho",
             id="collapse-dropped-word",
         ),
-        pytest.param(
-            "a <@1> b", "a   ⟦0⟧   b", "a <@1> b", id="collapse-both-sides"
-        ),
+        pytest.param("a <@1> b", "a   ⟦0⟧   b", "a <@1> b", id="collapse-both-sides"),
         pytest.param("Look <@1> now", "Mira⟦0⟧ahora", "Mira <@1> ahora", id="reinsert-lost"),
         pytest.param(
             "**hola** amigo", "⟦0⟧ hello ⟦1⟧ friend", "**hello** friend", id="emphasis-glued"
