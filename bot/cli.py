@@ -10,6 +10,7 @@ from pathlib import Path
 
 from config.settings import Settings, SettingsError, load_settings
 
+
 def _demo_transcript() -> Path:
     """Find the shipped demo: next to the package in a checkout, else under the working folder."""
     beside_package = Path(__file__).resolve().parent.parent / "demo" / "transcript.jsonl"
@@ -23,25 +24,35 @@ log = logging.getLogger("parley")
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="parley", description="Parley: translated conversation across languages.",
+        prog="parley",
+        description="Parley: translated conversation across languages.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("console", help="chat locally in the terminal with the whole core")
 
     replay = commands.add_parser(
-        "replay", help="replay a JSON Lines transcript and print actions as JSON Lines",
+        "replay",
+        help="replay a JSON Lines transcript and print actions as JSON Lines",
     )
     replay.add_argument("file", help="transcript path, or - for standard input")
-    replay.add_argument("--view", action="store_true",
-                        help="after the actions, print the conversation as each reader sees it")
+    replay.add_argument(
+        "--view",
+        action="store_true",
+        help="after the actions, print the conversation as each reader sees it",
+    )
     _add_replay_options(replay)
 
     demo = commands.add_parser(
-        "demo", help="replay the demo transcript offline and print each reader's view",
+        "demo",
+        help="replay the demo transcript offline and print each reader's view",
     )
-    demo.add_argument("file", nargs="?", default=str(DEMO_TRANSCRIPT),
-                      help="transcript path (default: the shipped demo)")
+    demo.add_argument(
+        "file",
+        nargs="?",
+        default=str(DEMO_TRANSCRIPT),
+        help="transcript path (default: the shipped demo)",
+    )
     demo.add_argument("--actions", action="store_true", help="also print actions as JSON Lines")
     _add_replay_options(demo)
 
@@ -51,12 +62,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_replay_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--platform", default="discord", choices=("discord", "slack"),
-                        help="platform for lines that name none (default: discord)")
-    parser.add_argument("--space", default="demo",
-                        help="space (guild or workspace) for lines that name none")
-    parser.add_argument("--no-worker", action="store_true",
-                        help="do not start a worker process; use workers already running")
+    parser.add_argument(
+        "--platform",
+        default="discord",
+        choices=("discord", "slack"),
+        help="platform for lines that name none (default: discord)",
+    )
+    parser.add_argument(
+        "--space", default="demo", help="space (guild or workspace) for lines that name none"
+    )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="do not start a worker process; use workers already running",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,8 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"parley: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
 
     if args.command == "worker":
         return _worker(settings, burst=args.burst)
@@ -81,8 +103,10 @@ def _worker(settings: Settings, *, burst: bool) -> int:
     from bot.jobs import run_worker
 
     if settings.redis_url is None:
-        print("parley worker: REDIS_URL is required so the worker shares the bot's Redis",
-              file=sys.stderr)
+        print(
+            "parley worker: REDIS_URL is required so the worker shares the bot's Redis",
+            file=sys.stderr,
+        )
         return 2
     run_worker(settings.redis_url, settings.queue_name, burst=burst)
     return 0
@@ -113,9 +137,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             return 2
         with handle:
             show_actions = args.command == "replay" or args.actions
-            result = await replay(handle, runtime.parley, runtime.store,
-                                  out=sys.stdout if show_actions else None,
-                                  platform=args.platform, space=args.space)
+            result = await replay(
+                handle,
+                runtime.parley,
+                runtime.store,
+                out=sys.stdout if show_actions else None,
+                platform=args.platform,
+                space=args.space,
+            )
         if args.command == "demo" or args.view:
             stream = sys.stderr if args.command == "replay" else sys.stdout
             stream.write(await render_views(result.record, runtime.store))

@@ -38,12 +38,25 @@ class EmbeddedRedis:
         port = _free_port()
         self._folder = Path(tempfile.mkdtemp(prefix="parley-redis-"))
         command = [
-            str(executable), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-            "--appendonly", "no", "--dir", str(self._folder), "--daemonize", "no",
-            "--logfile", str(self._folder / "redis.log"),
+            str(executable),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self._folder),
+            "--daemonize",
+            "no",
+            "--logfile",
+            str(self._folder / "redis.log"),
         ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self.url = f"redis://127.0.0.1:{port}/0"
         self._wait_ready()
         log.info("embedded redis started on %s (pid %d)", self.url, self.process.pid)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import time
+from typing import cast
 
 import redis
 from rq import Queue, Retry, SimpleWorker
@@ -32,9 +33,13 @@ class RqJobQueue:
 
     def enqueue(self, function: str, *args: str, job_id: str) -> str:
         job = self.queue.enqueue(
-            function, *args, job_id=job_id, job_timeout=self.job_timeout_s,
+            function,
+            *args,
+            job_id=job_id,
+            job_timeout=self.job_timeout_s,
             retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
-            result_ttl=3600, failure_ttl=7 * 24 * 3600,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
         )
         return str(job.id)
 
@@ -59,8 +64,9 @@ class OutboxDrainer:
     applied by exactly one of them; an entry is acknowledged only after it was applied.
     """
 
-    def __init__(self, store: Store, parley: Parley, platform: str, sender: Sender,
-                 consumer: str) -> None:
+    def __init__(
+        self, store: Store, parley: Parley, platform: str, sender: Sender, consumer: str
+    ) -> None:
         self.store = store
         self.parley = parley
         self.platform = platform
@@ -87,7 +93,9 @@ class OutboxDrainer:
             OUTBOX_GROUP, self.consumer, {self.stream: ">"}, count=50, block=block_ms
         )
         sent: list[Action] = []
-        for _stream, entries in response or []:
+        # With RESP2 and decoded responses, XREADGROUP returns [[stream, [(id, fields)]]].
+        streams = cast(list[tuple[str, list[tuple[str, dict[str, str]]]]], response or [])
+        for _stream, entries in streams:
             for entry_id, fields in entries:
                 sent.extend(await self._apply(fields))
                 await self.store.redis.xack(self.stream, OUTBOX_GROUP, entry_id)

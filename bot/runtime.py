@@ -12,6 +12,7 @@ from typing import Literal
 
 import redis
 import redis.asyncio as aioredis
+from redis import Redis
 
 from bot.core.conversation import Parley
 from bot.core.detect import LanguageDetector
@@ -35,7 +36,7 @@ class Runtime:
     redis_url: str
     apertium_url: str
     redis: aioredis.Redis
-    sync_redis: redis.Redis
+    sync_redis: Redis
     store: Store
     translator: TranslationService
     relay: Relay
@@ -46,8 +47,13 @@ class Runtime:
     worker: subprocess.Popen[bytes] | None = None
 
     @classmethod
-    async def start(cls, settings: Settings, *, role: Literal["bot", "worker"] = "bot",
-                    spawn_worker: bool = False) -> Runtime:
+    async def start(
+        cls,
+        settings: Settings,
+        *,
+        role: Literal["bot", "worker"] = "bot",
+        spawn_worker: bool = False,
+    ) -> Runtime:
         """Start or connect to every service Parley needs; `role` "worker" runs jobs inline."""
         embedded: EmbeddedRedis | None = None
         redis_url = settings.redis_url
@@ -63,21 +69,36 @@ class Runtime:
 
         client = aioredis.Redis.from_url(redis_url, decode_responses=True)
         sync_client = redis.Redis.from_url(redis_url)
-        store = Store(client, settings.key_prefix, message_ttl_s=settings.message_ttl_s,
-                      event_ttl_s=settings.event_ttl_s, cache_ttl_s=settings.cache_ttl_s)
+        store = Store(
+            client,
+            settings.key_prefix,
+            message_ttl_s=settings.message_ttl_s,
+            event_ttl_s=settings.event_ttl_s,
+            cache_ttl_s=settings.cache_ttl_s,
+        )
         engines: dict[str, TranslationEngine] = {
             "apertium": ApertiumEngine(apertium_url, timeout=settings.engine_timeout_s),
         }
         translator = TranslationService(store, engines)
         relay = Relay(store, translator, LanguageDetector(), settings.default_engine)
-        jobs = None if role == "worker" else RqJobQueue(
-            sync_client, settings.queue_name, job_timeout_s=settings.job_timeout_s
+        jobs = (
+            None
+            if role == "worker"
+            else RqJobQueue(sync_client, settings.queue_name, job_timeout_s=settings.job_timeout_s)
         )
         runtime = cls(
-            settings=settings, redis_url=redis_url, apertium_url=apertium_url, redis=client,
-            sync_redis=sync_client, store=store, translator=translator, relay=relay,
-            parley=Parley(store, translator, relay, jobs), engines=engines,
-            embedded_redis=embedded, apy=apy,
+            settings=settings,
+            redis_url=redis_url,
+            apertium_url=apertium_url,
+            redis=client,
+            sync_redis=sync_client,
+            store=store,
+            translator=translator,
+            relay=relay,
+            parley=Parley(store, translator, relay, jobs),
+            engines=engines,
+            embedded_redis=embedded,
+            apy=apy,
         )
         if spawn_worker:
             runtime.worker = runtime.spawn_worker()
@@ -86,12 +107,14 @@ class Runtime:
     def worker_environment(self) -> dict[str, str]:
         """Return the environment a worker process needs to share this runtime's services."""
         env = dict(os.environ)
-        env.update({
-            "REDIS_URL": self.redis_url,
-            "APERTIUM_URL": self.apertium_url,
-            "PARLEY_KEY_PREFIX": self.settings.key_prefix,
-            "PARLEY_QUEUE": self.settings.queue_name,
-        })
+        env.update(
+            {
+                "REDIS_URL": self.redis_url,
+                "APERTIUM_URL": self.apertium_url,
+                "PARLEY_KEY_PREFIX": self.settings.key_prefix,
+                "PARLEY_QUEUE": self.settings.queue_name,
+            }
+        )
         return env
 
     def spawn_worker(self, *, burst: bool = False) -> subprocess.Popen[bytes]:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+
 class SettingsError(Exception):
     """The environment holds a missing or invalid setting; the message names the variable."""
 
@@ -18,7 +19,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
 
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
-    key_prefix: str = Field(default="parley", alias="PARLEY_KEY_PREFIX", pattern=r"^[A-Za-z0-9_.-]+$")
+    key_prefix: str = Field(
+        default="parley", alias="PARLEY_KEY_PREFIX", pattern=r"^[A-Za-z0-9_.-]+$"
+    )
     queue_name: str = Field(default="parley", alias="PARLEY_QUEUE", pattern=r"^[A-Za-z0-9_.-]+$")
     apertium_url: str | None = Field(default=None, alias="APERTIUM_URL")
     default_engine: Literal["apertium"] = Field(default="apertium", alias="PARLEY_ENGINE")
@@ -47,7 +50,7 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: object) -> Settings:
-    """Build settings from the environment (plus overrides); raises SettingsError naming the variable."""
+    """Build settings from the environment; raises SettingsError naming each bad variable."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:

@@ -59,19 +59,33 @@ def build_events(sentences: dict[str, list[str]]) -> list[str | dict[str, object
             )
         return lines[number - 1].strip()
 
-    def message(channel: str, author: dict[str, object], message_id: str, text: str,
-                **fields: object) -> dict[str, object]:
-        return {"type": "message", "channel": channel, **author, "id": message_id, "text": text,
-                **fields}
+    def message(
+        channel: str, author: dict[str, object], message_id: str, text: str, **fields: object
+    ) -> dict[str, object]:
+        return {
+            "type": "message",
+            "channel": channel,
+            **author,
+            "id": message_id,
+            "text": text,
+            **fields,
+        }
 
-    def command(channel: str, author: dict[str, object], name: str,
-                **options: str) -> dict[str, object]:
-        return {"type": "command", "channel": channel, **author, "command": name,
-                "options": options}
+    def command(
+        channel: str, author: dict[str, object], name: str, **options: str
+    ) -> dict[str, object]:
+        return {
+            "type": "command",
+            "channel": channel,
+            **author,
+            "command": name,
+            "options": options,
+        }
 
     # The first delivery of m3 carries an explicit event_id, so its redelivery below can repeat it.
-    compile_tip = message("chat-fr", CLAIRE, "m3", f"{line('fr', 433)} `make demo`",
-                          event_id="evt-demo-m3")
+    compile_tip = message(
+        "chat-fr", CLAIRE, "m3", f"{line('fr', 433)} `make demo`", event_id="evt-demo-m3"
+    )
 
     return [
         "// Set-up: link one channel per language, make #lobby multilingual, set Claire's "
@@ -79,7 +93,6 @@ def build_events(sentences: dict[str, list[str]]) -> list[str | dict[str, object
         command("chat-en", MOD, "link create", channels="chat-en:en chat-es:es chat-fr:fr"),
         command("lobby", MOD, "channel languages", languages="en es pt"),
         command("chat-fr", CLAIRE, "language set", language="fr"),
-
         "// Linked group: each message is relayed, translated, to the other two channels "
         "under its author's name.",
         message("chat-es", ANA, "m1", f"👋 {MENTION} {line('es', 328)}"),
@@ -92,20 +105,21 @@ def build_events(sentences: dict[str, list[str]]) -> list[str | dict[str, object
         message("chat-es", ANA, "m5", f"@everyone {line('es', 233)} {LINK}"),
         "// A spoiler is copied untranslated, so the engine cannot move hidden words out of it.",
         message("chat-fr", CLAIRE, "m6", f"{line('fr', 70)} ||{LINK}|| :tada:"),
-
         "// Ben rewrites m2 and Ana deletes m7. Their relayed copies are edited and deleted "
         "to match.",
-        {"type": "edit", "channel": "chat-en", **BEN, "id": "m2",
-         "text": f"{line('en', 478)} 🎉 {CUSTOM_EMOJI}"},
+        {
+            "type": "edit",
+            "channel": "chat-en",
+            **BEN,
+            "id": "m2",
+            "text": f"{line('en', 478)} 🎉 {CUSTOM_EMOJI}",
+        },
         message("chat-es", ANA, "m7", line("es", 372)),
         {"type": "delete", "channel": "chat-es", **ANA, "id": "m7"},
-
         "// A bot's message is ignored, so two translating bots cannot feed each other.",
         message("chat-en", REMINDER_BOT, "m8", line("en", 249)),
-
         "// On-demand translation into Claire's reader language, shown only to her.",
         command("chat-en", CLAIRE, "translate", message="m4"),
-
         "// Multilingual #lobby: each message gets replies in the channel's other languages.",
         message("lobby", BEN, "m9", f"{MENTION} {line('en', 366)} {LINK}"),
         message("lobby", ANA, "m10", f"{line('es', 486)} 👋"),
@@ -116,18 +130,26 @@ def build_events(sentences: dict[str, list[str]]) -> list[str | dict[str, object
 
 
 def render(items: list[str | dict[str, object]]) -> str:
-    rows = [item if isinstance(item, str) else json.dumps(item, ensure_ascii=False)
-            for item in items]
+    rows = [
+        item if isinstance(item, str) else json.dumps(item, ensure_ascii=False) for item in items
+    ]
     return "\n".join(rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                        help="langid data folder that contains sentences/<language>.txt "
-                             "(default: %(default)s)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
-                        help="transcript file to write (default: %(default)s)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=DEFAULT_DATA,
+        help="langid data folder that contains sentences/<language>.txt (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_OUTPUT,
+        help="transcript file to write (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
 
     events = build_events(load_sentences(args.data))

@@ -36,23 +36,38 @@ class Chat:
     def _event_id(self) -> str:
         return f"e{next(self._ids)}"
 
-    async def command(self, channel: str, text: str, *, author: Author = ADMIN,
-                      **options: str) -> list[Action]:
+    async def command(
+        self, channel: str, text: str, *, author: Author = ADMIN, **options: str
+    ) -> list[Action]:
         event = Command(self._event_id(), self.place(channel), author, text, options)
         return (await self.parley.handle(event, self.sender)).actions
 
-    async def say(self, channel: str, author: str, text: str, *, id: str,
-                  event_id: str | None = None, reply_to: str | None = None,
-                  thread: str | None = None, bot: bool = False) -> Outcome:
+    async def say(
+        self,
+        channel: str,
+        author: str,
+        text: str,
+        *,
+        id: str,
+        event_id: str | None = None,
+        reply_to: str | None = None,
+        thread: str | None = None,
+        bot: bool = False,
+    ) -> Outcome:
         event = MessageCreated(
-            event_id or self._event_id(), self.place(channel, thread),
-            Author(f"u-{author.lower()}", author, is_bot=bot), id, text, reply_to=reply_to,
+            event_id or self._event_id(),
+            self.place(channel, thread),
+            Author(f"u-{author.lower()}", author, is_bot=bot),
+            id,
+            text,
+            reply_to=reply_to,
         )
         return await self.parley.handle(event, self.sender)
 
     async def edit(self, channel: str, author: str, id: str, text: str) -> Outcome:
-        event = MessageEdited(self._event_id(), self.place(channel),
-                              Author(f"u-{author.lower()}", author), id, text)
+        event = MessageEdited(
+            self._event_id(), self.place(channel), Author(f"u-{author.lower()}", author), id, text
+        )
         return await self.parley.handle(event, self.sender)
 
     async def delete(self, channel: str, id: str) -> Outcome:
@@ -60,13 +75,17 @@ class Chat:
         return await self.parley.handle(event, self.sender)
 
     async def react(self, channel: str, author: str, id: str, emoji: str) -> Outcome:
-        event = ReactionAdded(self._event_id(), self.place(channel),
-                              Author(f"u-{author.lower()}", author), id, emoji)
+        event = ReactionAdded(
+            self._event_id(), self.place(channel), Author(f"u-{author.lower()}", author), id, emoji
+        )
         return await self.parley.handle(event, self.sender)
 
     def posts(self, channel: str | None = None) -> list[Action]:
-        return [action for action in self.sender.sent
-                if action.kind == ActionKind.POST and channel in (None, action.channel)]
+        return [
+            action
+            for action in self.sender.sent
+            if action.kind == ActionKind.POST and channel in (None, action.channel)
+        ]
 
     def texts(self, channel: str) -> list[str]:
         """Texts now visible in a channel, Parley's posts only, edits and deletes applied."""

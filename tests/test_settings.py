@@ -27,8 +27,9 @@ def test_defaults_need_no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("PARLEY_ENGINE_TIMEOUT", "-1"),
     ],
 )
-def test_invalid_value_names_variable(monkeypatch: pytest.MonkeyPatch, variable: str,
-                                      value: str) -> None:
+def test_invalid_value_names_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
     monkeypatch.setenv(variable, value)
 
     with pytest.raises(SettingsError) as raised:
@@ -38,8 +39,9 @@ def test_invalid_value_names_variable(monkeypatch: pytest.MonkeyPatch, variable:
     assert repr(value) in str(raised.value)
 
 
-def test_cli_exits_nonzero_on_bad_setting(monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_exits_nonzero_on_bad_setting(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("PARLEY_MESSAGE_TTL", "forever")
 
     code = main(["replay", "-"])

@@ -46,8 +46,9 @@ def names() -> Iterator[tuple[str, str]]:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def wired(redis_url: str, apy_url: str,
-                names: tuple[str, str]) -> AsyncIterator[tuple[Parley, Store, Queue]]:
+async def wired(
+    redis_url: str, apy_url: str, names: tuple[str, str]
+) -> AsyncIterator[tuple[Parley, Store, Queue]]:
     prefix, queue_name = names
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     sync_client = redis.Redis.from_url(redis_url)
@@ -69,15 +70,27 @@ async def wired(redis_url: str, apy_url: str,
 
 def run_burst_worker(redis_url: str, apy_url: str, names: tuple[str, str]) -> None:
     prefix, queue_name = names
-    env = {**os.environ, "REDIS_URL": redis_url, "APERTIUM_URL": apy_url,
-           "PARLEY_KEY_PREFIX": prefix, "PARLEY_QUEUE": queue_name}
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst"], env=env,
-                            cwd=REPO, capture_output=True, text=True, timeout=90)
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "APERTIUM_URL": apy_url,
+        "PARLEY_KEY_PREFIX": prefix,
+        "PARLEY_QUEUE": queue_name,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-async def test_edit_goes_through_worker(wired: tuple[Parley, Store, Queue], redis_url: str,
-                                        apy_url: str, names: tuple[str, str]) -> None:
+async def test_edit_goes_through_worker(
+    wired: tuple[Parley, Store, Queue], redis_url: str, apy_url: str, names: tuple[str, str]
+) -> None:
     parley, store, queue = wired
     chat = Chat(parley)
     await chat.command("chat-en", "link create", channels="chat-en:en chat-es:es")
@@ -97,8 +110,9 @@ async def test_edit_goes_through_worker(wired: tuple[Parley, Store, Queue], redi
     assert "puedo" in chat.texts("chat-es")[0].lower()
 
 
-async def test_rerun_job_delivers_once(wired: tuple[Parley, Store, Queue], redis_url: str,
-                                       apy_url: str, names: tuple[str, str]) -> None:
+async def test_rerun_job_delivers_once(
+    wired: tuple[Parley, Store, Queue], redis_url: str, apy_url: str, names: tuple[str, str]
+) -> None:
     parley, store, queue = wired
     chat = Chat(parley)
     await chat.command("chat-en", "link create", channels="chat-en:en chat-es:es")

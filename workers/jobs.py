@@ -31,6 +31,11 @@ async def _replan(runtime: Runtime, job_id: str, ref: MessageRef, rev: int) -> s
         {"type": "skip"} if plan is None else {"type": "plan", "plan": plan.to_json()}
     )
     delivered = await runtime.store.push_outbox(ref.platform, job_id, payload)
-    log.info("job %s: plan for %s rev %d %s", job_id, ref.key(), rev,
-             "delivered" if delivered else "already delivered")
+    log.info(
+        "job %s: plan for %s rev %d %s",
+        job_id,
+        ref.key(),
+        rev,
+        "delivered" if delivered else "already delivered",
+    )
     return "delivered" if delivered else "duplicate"

@@ -37,16 +37,24 @@ COMMAND_SPECS: dict[str, CommandSpec] = {
     for spec in (
         CommandSpec("help", (), (), False, "help.help"),
         CommandSpec("settings", (), (), False, "help.settings"),
-        CommandSpec("channel languages", ("languages", "style"), ("languages",), True,
-                    "help.channel_languages", rest="languages"),
+        CommandSpec(
+            "channel languages",
+            ("languages", "style"),
+            ("languages",),
+            True,
+            "help.channel_languages",
+            rest="languages",
+        ),
         CommandSpec("channel off", (), (), True, "help.channel_off"),
-        CommandSpec("link create", ("channels",), ("channels",), True, "help.link_create",
-                    rest="channels"),
+        CommandSpec(
+            "link create", ("channels",), ("channels",), True, "help.link_create", rest="channels"
+        ),
         CommandSpec("link remove", (), (), True, "help.link_remove"),
         CommandSpec("language set", ("language",), ("language",), False, "help.language_set"),
         CommandSpec("translate", ("message", "language"), ("message",), False, "help.translate"),
     )
 }
+
 
 def parse_command_text(text: str) -> tuple[str, dict[str, str]]:
     """Split typed command text (``link create a:en b:es``) into a name and options.
@@ -78,13 +86,17 @@ def parse_command_text(text: str) -> tuple[str, dict[str, str]]:
     for option, value in zip(free, positional, strict=False):
         options[option] = value
     if len(positional) > len(free):
-        raise UserError("error.extra_words", name=spec.name, words=" ".join(positional[len(free):])[:60])
+        raise UserError(
+            "error.extra_words", name=spec.name, words=" ".join(positional[len(free) :])[:60]
+        )
     return spec.name, options
 
 
 # A linked channel is written `channel:language`; the channel may be a Discord `<#id>`,
 # a Slack `<#C123|name>`, `#name` or a bare id.
-_LINK_ITEM = re.compile(r"^<?#?(?P<channel>[A-Za-z0-9_.-]+)(?:\|[^>]*)?>?:(?P<language>[A-Za-z_-]+)$")
+_LINK_ITEM = re.compile(
+    r"^<?#?(?P<channel>[A-Za-z0-9_.-]+)(?:\|[^>]*)?>?:(?P<language>[A-Za-z_-]+)$"
+)
 
 
 class CommandHandler:
@@ -137,12 +149,19 @@ class CommandHandler:
         if config is None:
             lines.append(i18n.t("settings.none", locale))
         elif config.mode == "multilingual":
-            lines.append(i18n.t("settings.multilingual", locale,
-                                languages=" ".join(config.languages), style=config.style))
+            lines.append(
+                i18n.t(
+                    "settings.multilingual",
+                    locale,
+                    languages=" ".join(config.languages),
+                    style=config.style,
+                )
+            )
         else:
             members = await self.store.group_members(config.group or "")
-            channels = " ".join(f"#{key.split(':', 2)[2]}:{lang}"
-                                for key, lang in sorted(members.items()))
+            channels = " ".join(
+                f"#{key.split(':', 2)[2]}:{lang}" for key, lang in sorted(members.items())
+            )
             lines.append(i18n.t("settings.linked", locale, channels=channels))
         lines.append(i18n.t("settings.reading", locale, language=reading or "-"))
         lines.append(i18n.t("settings.engine", locale, engine=self.relay.engine_name))
@@ -199,8 +218,9 @@ class CommandHandler:
         await self.store.create_group(group, members)
         channels = " ".join(f"#{key.split(':', 2)[2]}:{lang}" for key, lang in members.items())
         languages = tuple(dict.fromkeys(members.values()))
-        return (i18n.t("link.created", locale, channels=channels)
-                + await self._unsupported_note(languages, locale))
+        return i18n.t("link.created", locale, channels=channels) + await self._unsupported_note(
+            languages, locale
+        )
 
     async def link_remove(self, command: Command) -> str:
         config = await self.store.channel_config(_channel(command.place))
@@ -220,9 +240,12 @@ class CommandHandler:
         place = _channel(command.place)
         message_id = command.options["message"].strip()
         requested = command.options.get("language", "").strip()
-        target = (parse_language(requested) if requested
-                  else await self.store.reading_language(place.platform, command.author.id)
-                  or parse_language(locale))
+        target = (
+            parse_language(requested)
+            if requested
+            else await self.store.reading_language(place.platform, command.author.id)
+            or parse_language(locale)
+        )
 
         reacted = MessageRef.at(place, message_id)
         original = await self.store.original_of(reacted) or reacted
@@ -234,8 +257,9 @@ class CommandHandler:
             raise UserError("error.language_unknown")
         if source == target:
             return i18n.t("translate.same", locale, language=target)
-        translation = await self.translator.translate(stored.text, source, target,
-                                                      self.relay.engine_name)
+        translation = await self.translator.translate(
+            stored.text, source, target, self.relay.engine_name
+        )
         if translation is None:
             return i18n.t("translate.same", locale, language=target)
         return translation.text
@@ -243,12 +267,17 @@ class CommandHandler:
     async def _unsupported_note(self, languages: tuple[str, ...], locale: str) -> str:
         """Name the language pairs the engine cannot translate, so admins know before it matters."""
         engine = self.translator.engine(self.relay.engine_name)
-        missing = [f"{source}→{target}" for source in languages for target in languages
-                   if source != target and not await engine.supports(source, target)]
+        missing = [
+            f"{source}→{target}"
+            for source in languages
+            for target in languages
+            if source != target and not await engine.supports(source, target)
+        ]
         if not missing:
             return ""
-        return "\n" + i18n.t("channel.unsupported", locale, engine=engine.name,
-                             pairs=", ".join(missing))
+        return "\n" + i18n.t(
+            "channel.unsupported", locale, engine=engine.name, pairs=", ".join(missing)
+        )
 
 
 def _channel(place: Place) -> Place:

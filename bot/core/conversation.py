@@ -45,8 +45,13 @@ class Outcome:
 class Parley:
     """Handles events from any adapter. Every action goes out through the `sender` given."""
 
-    def __init__(self, store: Store, translator: TranslationService, relay: Relay,
-                 jobs: JobQueue | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        translator: TranslationService,
+        relay: Relay,
+        jobs: JobQueue | None = None,
+    ) -> None:
         self.store = store
         self.translator = translator
         self.relay = relay
@@ -91,8 +96,13 @@ class Parley:
             return Outcome()
 
         message = StoredMessage(
-            ref=ref, author_id=event.author.id, author_name=event.author.name,
-            avatar_url=event.author.avatar_url, text=event.text, language=None, rev=0,
+            ref=ref,
+            author_id=event.author.id,
+            author_name=event.author.name,
+            avatar_url=event.author.avatar_url,
+            text=event.text,
+            language=None,
+            rev=0,
             reply_to=event.reply_to,
         )
         rev = await self.store.save_message(message)
@@ -117,8 +127,15 @@ class Parley:
 
         if self.jobs is not None:
             job_id = f"replan-{ref.key()}-{rev}".replace(":", "-")
-            self.jobs.enqueue(REPLAN_JOB, ref.platform, ref.space, ref.channel, ref.message,
-                              str(rev), job_id=job_id)
+            self.jobs.enqueue(
+                REPLAN_JOB,
+                ref.platform,
+                ref.space,
+                ref.channel,
+                ref.message,
+                str(rev),
+                job_id=job_id,
+            )
             log.info("edit %s: re-planning copies in job %s", ref.key(), job_id)
             return Outcome(jobs=[job_id])
 
@@ -152,8 +169,13 @@ class Parley:
         for copy in await self.store.copies_of(ref):
             for part in copy.parts:
                 action = Action(
-                    kind=ActionKind.DELETE, platform=copy.platform, space=copy.space,
-                    channel=copy.channel, text="", origin=ref.message, target=part,
+                    kind=ActionKind.DELETE,
+                    platform=copy.platform,
+                    space=copy.space,
+                    channel=copy.channel,
+                    text="",
+                    origin=ref.message,
+                    target=part,
                     language=copy.language,
                 )
                 await sender.send(action)
@@ -161,8 +183,13 @@ class Parley:
         # Translations posted on request (flag reactions) show the deleted text too.
         for extra in await self.store.extras_of(ref):
             action = Action(
-                kind=ActionKind.DELETE, platform=extra.platform, space=extra.space,
-                channel=extra.channel, text="", origin=ref.message, target=extra.message,
+                kind=ActionKind.DELETE,
+                platform=extra.platform,
+                space=extra.space,
+                channel=extra.channel,
+                text="",
+                origin=ref.message,
+                target=extra.message,
             )
             await sender.send(action)
             sent.append(action)
@@ -180,20 +207,27 @@ class Parley:
         if stored is None:
             return Outcome()
         # Many people react with the same flag; the translation is posted once.
-        if not await self.store.acquire_lock(f"flag:{reacted.key()}:{language}",
-                                             ttl_s=self.store.message_ttl_s):
+        if not await self.store.acquire_lock(
+            f"flag:{reacted.key()}:{language}", ttl_s=self.store.message_ttl_s
+        ):
             return Outcome()
 
         source = stored.language
         if source is None or source == language:
             return Outcome()
-        translation = await self.translator.translate(stored.text, source, language,
-                                                      self.relay.engine_name)
+        translation = await self.translator.translate(
+            stored.text, source, language, self.relay.engine_name
+        )
         if translation is None:
             return Outcome()
 
-        destination = Destination(event.place.platform, event.place.space, event.place.channel,
-                                  language, thread=event.place.thread or event.message_id)
+        destination = Destination(
+            event.place.platform,
+            event.place.space,
+            event.place.channel,
+            language,
+            thread=event.place.thread or event.message_id,
+        )
         sent = await self._post_parts(destination, translation.text, original, sender)
         return Outcome(actions=sent)
 
@@ -206,37 +240,49 @@ class Parley:
             reply = i18n.t(error.key, locale, **error.params)
         except Exception:
             reference = uuid.uuid4().hex[:8]
-            log.exception("command %s on %s failed (reference %s)", event.name,
-                          event.place.key(), reference)
+            log.exception(
+                "command %s on %s failed (reference %s)", event.name, event.place.key(), reference
+            )
             reply = i18n.t("error.internal", locale, reference=reference)
 
         sent: list[Action] = []
         for part in split_message(reply, sender.max_length(event.place.platform)):
             action = Action(
-                kind=ActionKind.EPHEMERAL, platform=event.place.platform,
-                space=event.place.space, channel=event.place.channel, text=part,
-                thread=event.place.thread, user=event.author.id,
+                kind=ActionKind.EPHEMERAL,
+                platform=event.place.platform,
+                space=event.place.space,
+                channel=event.place.channel,
+                text=part,
+                thread=event.place.thread,
+                user=event.author.id,
                 language=i18n.resolve_locale(locale),
             )
             await sender.send(action)
             sent.append(action)
         return Outcome(actions=sent)
 
-    async def _post_parts(self, destination: Destination, text: str, original: MessageRef,
-                          sender: Sender) -> list[Action]:
+    async def _post_parts(
+        self, destination: Destination, text: str, original: MessageRef, sender: Sender
+    ) -> list[Action]:
         """Post a translation made on request and record it so a delete of the original
         removes it too."""
         sent: list[Action] = []
         for part in split_message(text, sender.max_length(destination.platform)):
             action = Action(
-                kind=ActionKind.POST, platform=destination.platform, space=destination.space,
-                channel=destination.channel, text=part, origin=original.message,
-                thread=destination.thread, language=destination.language,
+                kind=ActionKind.POST,
+                platform=destination.platform,
+                space=destination.space,
+                channel=destination.channel,
+                text=part,
+                origin=original.message,
+                thread=destination.thread,
+                language=destination.language,
             )
             new_id = await sender.send(action)
             if new_id is not None:
-                posted = MessageRef(destination.platform, destination.space,
-                                    destination.channel, new_id)
+                posted = MessageRef(
+                    destination.platform, destination.space, destination.channel, new_id
+                )
                 await self.store.record_extra(original, posted)
             sent.append(action)
         return sent
@@ -250,9 +296,12 @@ def _parent(place: Place) -> Place:
 def _into_thread(plan: Plan, place: Place) -> Plan:
     """Keep copies of a thread message inside that thread when they stay in the same channel."""
     copies = tuple(
-        copy if copy.destination.channel != place.channel else type(copy)(
+        copy
+        if copy.destination.channel != place.channel
+        else type(copy)(
             Destination(**{**copy.destination.__dict__, "thread": place.thread}),
-            copy.text, copy.existing,
+            copy.text,
+            copy.existing,
         )
         for copy in plan.copies
     )

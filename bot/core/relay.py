@@ -68,15 +68,21 @@ class Plan:
 class Relay:
     """Builds and applies plans for the copies of an original message."""
 
-    def __init__(self, store: Store, translator: TranslationService, detector: LanguageDetector,
-                 engine_name: str) -> None:
+    def __init__(
+        self,
+        store: Store,
+        translator: TranslationService,
+        detector: LanguageDetector,
+        engine_name: str,
+    ) -> None:
         self.store = store
         self.translator = translator
         self.detector = detector
         self.engine_name = engine_name
 
-    async def destinations(self, message: StoredMessage, config: ChannelConfig,
-                           source: str | None) -> list[Destination]:
+    async def destinations(
+        self, message: StoredMessage, config: ChannelConfig, source: str | None
+    ) -> list[Destination]:
         """List where copies of `message` belong under the channel's current set-up."""
         ref = message.ref
         if config.mode == "multilingual":
@@ -85,9 +91,11 @@ class Relay:
             thread = ref.message if config.style == "thread" else None
             reply_to = ref.message if config.style == "reply" else None
             return [
-                Destination(ref.platform, ref.space, ref.channel, language,
-                            reply_to=reply_to, thread=thread)
-                for language in config.languages if language != source
+                Destination(
+                    ref.platform, ref.space, ref.channel, language, reply_to=reply_to, thread=thread
+                )
+                for language in config.languages
+                if language != source
             ]
 
         if config.group is None:
@@ -99,18 +107,28 @@ class Relay:
             if (platform, space, channel) == (ref.platform, ref.space, ref.channel):
                 continue
             reply_to = await self._mapped_reply(message, platform, space, channel)
-            found.append(Destination(platform, space, channel, language,
-                                     display_name=message.author_name,
-                                     avatar_url=message.avatar_url, reply_to=reply_to))
+            found.append(
+                Destination(
+                    platform,
+                    space,
+                    channel,
+                    language,
+                    display_name=message.author_name,
+                    avatar_url=message.avatar_url,
+                    reply_to=reply_to,
+                )
+            )
         return found
 
-    async def _mapped_reply(self, message: StoredMessage, platform: str, space: str,
-                            channel: str) -> str | None:
+    async def _mapped_reply(
+        self, message: StoredMessage, platform: str, space: str, channel: str
+    ) -> str | None:
         """Find, in another channel, the copy of the message this one replies to."""
         if message.reply_to is None:
             return None
-        replied = MessageRef(message.ref.platform, message.ref.space, message.ref.channel,
-                             message.reply_to)
+        replied = MessageRef(
+            message.ref.platform, message.ref.space, message.ref.channel, message.reply_to
+        )
         original = await self.store.original_of(replied) or replied
         if (original.platform, original.space, original.channel) == (platform, space, channel):
             return original.message
@@ -119,8 +137,9 @@ class Relay:
                 return copy.parts[0]
         return None
 
-    def detect(self, message: StoredMessage, config: ChannelConfig,
-               group_languages: tuple[str, ...]) -> str | None:
+    def detect(
+        self, message: StoredMessage, config: ChannelConfig, group_languages: tuple[str, ...]
+    ) -> str | None:
         """Detect the source language among the channel's (or link group's) languages."""
         if config.mode == "linked":
             candidates = group_languages
@@ -154,8 +173,13 @@ class Relay:
             copies.append(CopyPlan(destination, None, stale.parts))
         return Plan(message.ref, message.rev, source, tuple(copies))
 
-    async def _copy_text(self, message: StoredMessage, config: ChannelConfig,
-                         source: str | None, destination: Destination) -> str | None:
+    async def _copy_text(
+        self,
+        message: StoredMessage,
+        config: ChannelConfig,
+        source: str | None,
+        destination: Destination,
+    ) -> str | None:
         if source is None:
             return None
         translation = await self.translator.translate(
@@ -176,8 +200,12 @@ class Relay:
         """
         stored = await self.store.load_message(plan.original)
         if stored is None or stored.rev > plan.rev:
-            log.info("relay %s: plan for rev %d skipped (stored rev %s)", plan.original.key(),
-                     plan.rev, stored.rev if stored else "gone")
+            log.info(
+                "relay %s: plan for rev %d skipped (stored rev %s)",
+                plan.original.key(),
+                plan.rev,
+                stored.rev if stored else "gone",
+            )
             return []
 
         sent: list[Action] = []
@@ -185,20 +213,24 @@ class Relay:
             sent.extend(await self._apply_copy(plan.original, copy_plan, sender))
         return sent
 
-    async def _apply_copy(self, original: MessageRef, copy_plan: CopyPlan,
-                          sender: Sender) -> list[Action]:
+    async def _apply_copy(
+        self, original: MessageRef, copy_plan: CopyPlan, sender: Sender
+    ) -> list[Action]:
         destination = copy_plan.destination
         existing = copy_plan.existing
-        texts = [] if copy_plan.text is None else split_message(
-            copy_plan.text, sender.max_length(destination.platform)
+        texts = (
+            []
+            if copy_plan.text is None
+            else split_message(copy_plan.text, sender.max_length(destination.platform))
         )
         sent: list[Action] = []
         parts: list[str] = []
 
         for index, text in enumerate(texts):
             if index < len(existing):
-                action = self._action(ActionKind.EDIT, original, destination, text,
-                                      target=existing[index])
+                action = self._action(
+                    ActionKind.EDIT, original, destination, text, target=existing[index]
+                )
                 await sender.send(action)
                 parts.append(existing[index])
             else:
@@ -209,14 +241,19 @@ class Relay:
                     parts.append(new_id)
             sent.append(action)
 
-        surplus = existing[len(texts):]
+        surplus = existing[len(texts) :]
         for part in surplus:
             action = self._action(ActionKind.DELETE, original, destination, "", target=part)
             await sender.send(action)
             sent.append(action)
 
-        copy = Copy(destination.platform, destination.space, destination.channel,
-                    destination.language, tuple(parts))
+        copy = Copy(
+            destination.platform,
+            destination.space,
+            destination.channel,
+            destination.language,
+            tuple(parts),
+        )
         if surplus:
             await self.store.drop_copy_parts(copy, surplus)
         if parts:
@@ -225,11 +262,25 @@ class Relay:
             await self.store.forget_copy(original, copy)
         return sent
 
-    def _action(self, kind: ActionKind, original: MessageRef, destination: Destination,
-                text: str, *, target: str | None) -> Action:
+    def _action(
+        self,
+        kind: ActionKind,
+        original: MessageRef,
+        destination: Destination,
+        text: str,
+        *,
+        target: str | None,
+    ) -> Action:
         return Action(
-            kind=kind, platform=destination.platform, space=destination.space,
-            channel=destination.channel, text=text, origin=original.message, target=target,
-            thread=destination.thread, display_name=destination.display_name,
-            avatar_url=destination.avatar_url, language=destination.language,
+            kind=kind,
+            platform=destination.platform,
+            space=destination.space,
+            channel=destination.channel,
+            text=text,
+            origin=original.message,
+            target=target,
+            thread=destination.thread,
+            display_name=destination.display_name,
+            avatar_url=destination.avatar_url,
+            language=destination.language,
         )

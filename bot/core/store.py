@@ -8,6 +8,7 @@ exported and erased. Message text and caches carry TTLs.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,16 +61,22 @@ class Copy:
 
     def to_json(self) -> str:
         return json.dumps(
-            {"platform": self.platform, "space": self.space, "channel": self.channel,
-             "language": self.language, "parts": list(self.parts)},
+            {
+                "platform": self.platform,
+                "space": self.space,
+                "channel": self.channel,
+                "language": self.language,
+                "parts": list(self.parts),
+            },
             separators=(",", ":"),
         )
 
     @classmethod
     def from_json(cls, raw: str) -> Copy:
         data = json.loads(raw)
-        return cls(data["platform"], data["space"], data["channel"], data["language"],
-                   tuple(data["parts"]))
+        return cls(
+            data["platform"], data["space"], data["channel"], data["language"], tuple(data["parts"])
+        )
 
     def destination(self) -> str:
         return f"{self.platform}:{self.space}:{self.channel}:{self.language}"
@@ -89,11 +96,30 @@ class StoredMessage:
     reply_to: str | None = None
 
 
+def _str(value: bytes | str) -> str:
+    # Parley's clients decode responses; redis-py's types still allow bytes.
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _opt_str(value: bytes | str | None) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _str_map(raw: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    return {_str(key): _str(value) for key, value in raw.items()}
+
+
+def _fields(mapping: dict[str, str]) -> Mapping[Any, Any]:
+    """Pass a str mapping to redis-py, whose hset signature names every value type it takes."""
+    return mapping
+
+
 class Store:
     """Async access to Parley's keys. All methods are safe to call from several processes."""
 
-    def __init__(self, redis: Redis, prefix: str, *, message_ttl_s: int, event_ttl_s: int,
-                 cache_ttl_s: int) -> None:
+    def __init__(
+        self, redis: Redis, prefix: str, *, message_ttl_s: int, event_ttl_s: int, cache_ttl_s: int
+    ) -> None:
         self.redis = redis
         self.prefix = prefix
         self.message_ttl_s = message_ttl_s
@@ -118,7 +144,7 @@ class Store:
     # Channel set-up.
 
     async def channel_config(self, place: Place) -> ChannelConfig | None:
-        raw = await self.redis.hgetall(self.key("chan", place.key()))
+        raw = _str_map(await self.redis.hgetall(self.key("chan", place.key())))
         if not raw:
             return None
         return ChannelConfig(
@@ -131,30 +157,41 @@ class Store:
     async def set_multilingual(self, place: Place, languages: tuple[str, ...], style: str) -> None:
         await self.redis.hset(
             self.key("chan", place.key()),
-            mapping={"mode": "multilingual", "languages": json.dumps(list(languages)),
-                     "style": style, "group": ""},
+            mapping=_fields(
+                {
+                    "mode": "multilingual",
+                    "languages": json.dumps(list(languages)),
+                    "style": style,
+                    "group": "",
+                }
+            ),
         )
 
     async def clear_channel(self, place: Place) -> None:
         await self.redis.delete(self.key("chan", place.key()))
 
     async def create_group(self, group: str, members: dict[str, str]) -> None:
-        """Link channels (keys from `Place.key()`) with their languages into one group, atomically."""
+        """Link channels (keys from `Place.key()`) and their languages into one group at once."""
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.delete(self.key("group", group))
-            pipe.hset(self.key("group", group), mapping=members)
+            pipe.hset(self.key("group", group), mapping=_fields(members))
             for channel_key, language in members.items():
                 pipe.hset(
                     self.key("chan", channel_key),
-                    mapping={"mode": "linked", "languages": json.dumps([language]),
-                             "style": "relay", "group": group},
+                    mapping=_fields(
+                        {
+                            "mode": "linked",
+                            "languages": json.dumps([language]),
+                            "style": "relay",
+                            "group": group,
+                        }
+                    ),
                 )
             await pipe.execute()
 
     async def group_members(self, group: str) -> dict[str, str]:
         """Return channel key → language for every channel in the group."""
-        members: dict[str, str] = await self.redis.hgetall(self.key("group", group))
-        return members
+        return _str_map(await self.redis.hgetall(self.key("group", group)))
 
     async def remove_group(self, group: str) -> list[str]:
         members = await self.group_members(group)
@@ -168,8 +205,7 @@ class Store:
     # Users.
 
     async def reading_language(self, platform: str, user: str) -> str | None:
-        value: str | None = await self.redis.hget(self.key("user", platform, user), "lang")
-        return value
+        return _opt_str(await self.redis.hget(self.key("user", platform, user), "lang"))
 
     async def set_reading_language(self, platform: str, user: str, language: str) -> None:
         await self.redis.hset(self.key("user", platform, user), "lang", language)
@@ -181,11 +217,19 @@ class Store:
         key = self.key("msg", message.ref.key())
         index = self.key("user", message.ref.platform, message.author_id, "msgs")
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping={
-                "author": message.author_id, "name": message.author_name,
-                "avatar": message.avatar_url or "", "text": message.text,
-                "lang": message.language or "", "reply_to": message.reply_to or "",
-            })
+            pipe.hset(
+                key,
+                mapping=_fields(
+                    {
+                        "author": message.author_id,
+                        "name": message.author_name,
+                        "avatar": message.avatar_url or "",
+                        "text": message.text,
+                        "lang": message.language or "",
+                        "reply_to": message.reply_to or "",
+                    }
+                ),
+            )
             pipe.hincrby(key, "rev", 1)
             pipe.expire(key, self.message_ttl_s)
             pipe.sadd(index, key)
@@ -194,13 +238,18 @@ class Store:
         return int(results[1])
 
     async def load_message(self, ref: MessageRef) -> StoredMessage | None:
-        raw = await self.redis.hgetall(self.key("msg", ref.key()))
+        raw = _str_map(await self.redis.hgetall(self.key("msg", ref.key())))
         if not raw:
             return None
         return StoredMessage(
-            ref=ref, author_id=raw["author"], author_name=raw["name"],
-            avatar_url=raw["avatar"] or None, text=raw["text"], language=raw["lang"] or None,
-            rev=int(raw.get("rev", "0")), reply_to=raw.get("reply_to") or None,
+            ref=ref,
+            author_id=raw["author"],
+            author_name=raw["name"],
+            avatar_url=raw["avatar"] or None,
+            text=raw["text"],
+            language=raw["lang"] or None,
+            rev=int(raw.get("rev", "0")),
+            reply_to=raw.get("reply_to") or None,
         )
 
     async def set_message_language(self, ref: MessageRef, language: str | None) -> None:
@@ -242,8 +291,8 @@ class Store:
             await pipe.execute()
 
     async def extras_of(self, original: MessageRef) -> list[MessageRef]:
-        members: set[str] = await self.redis.smembers(self.key("extra", original.key()))
-        return [MessageRef.parse(member) for member in sorted(members)]
+        members = await self.redis.smembers(self.key("extra", original.key()))
+        return [MessageRef.parse(member) for member in sorted(_str(item) for item in members)]
 
     async def forget_copy(self, original: MessageRef, copy: Copy) -> None:
         """Remove one destination's copy from the map of `original`."""
@@ -255,12 +304,12 @@ class Store:
         )
 
     async def copies_of(self, original: MessageRef) -> list[Copy]:
-        raw: dict[str, str] = await self.redis.hgetall(self.key("map", original.key()))
+        raw = _str_map(await self.redis.hgetall(self.key("map", original.key())))
         return [Copy.from_json(value) for _, value in sorted(raw.items())]
 
     async def original_of(self, copy: MessageRef) -> MessageRef | None:
         """Return the original a message was copied from, or None when it is not a copy."""
-        raw: str | None = await self.redis.get(self.key("copy", copy.key()))
+        raw = _opt_str(await self.redis.get(self.key("copy", copy.key())))
         return MessageRef.parse(raw) if raw else None
 
     async def remove_copy(self, copy_ref: MessageRef) -> None:
@@ -276,8 +325,7 @@ class Store:
     # Translation cache.
 
     async def cached_translation(self, cache_key: str) -> str | None:
-        value: str | None = await self.redis.get(self.key("cache", cache_key))
-        return value
+        return _opt_str(await self.redis.get(self.key("cache", cache_key)))
 
     async def cache_translation(self, cache_key: str, text: str) -> None:
         await self.redis.set(self.key("cache", cache_key), text, ex=self.cache_ttl_s)

@@ -70,16 +70,24 @@ class TranslationService:
         try:
             return await self._translate_checked(protected, source, target, engine, cache_key)
         except TokenMismatchError:
-            log.warning("translation %s->%s by %s damaged a protected token twice; "
-                        "posting the original", source, target, engine.name)
+            log.warning(
+                "translation %s->%s by %s damaged a protected token twice; posting the original",
+                source,
+                target,
+                engine.name,
+            )
             return self._fallback(text, source, target, engine.name, "translation.damaged")
         except EngineError as error:
             log.warning("translation %s->%s by %s failed: %s", source, target, engine.name, error)
             return self._fallback(text, source, target, engine.name, "translation.failed")
 
     async def _translate_checked(
-        self, protected: ProtectedText, source: str, target: str,
-        engine: TranslationEngine, cache_key: str,
+        self,
+        protected: ProtectedText,
+        source: str,
+        target: str,
+        engine: TranslationEngine,
+        cache_key: str,
     ) -> Translation | None:
         cached = await self.store.cached_translation(cache_key)
         if cached is not None:
@@ -89,8 +97,9 @@ class TranslationService:
 
         # One retry: engines sometimes drop a placeholder on a first pass that a second keeps.
         for attempt in (1, 2):
-            raw = await self._call_once(engine, protected.text, source, target, cache_key,
-                                        fresh=attempt == 2)
+            raw = await self._call_once(
+                engine, protected.text, source, target, cache_key, fresh=attempt == 2
+            )
             if "  " not in protected.text:
                 # Engines leave a double space where they drop a word (Apertium drops
                 # subject pronouns); the input had none, so the output should have none.
@@ -99,13 +108,24 @@ class TranslationService:
             if restored is not None:
                 await self.store.cache_translation(cache_key, raw)
                 return self._finish(protected, restored, source, target, engine.name, False)
-            log.info("translation %s->%s by %s damaged a token (attempt %d)",
-                     source, target, engine.name, attempt)
+            log.info(
+                "translation %s->%s by %s damaged a token (attempt %d)",
+                source,
+                target,
+                engine.name,
+                attempt,
+            )
         raise TokenMismatchError(f"{engine.name} {source}->{target}")
 
     async def _call_once(
-        self, engine: TranslationEngine, text: str, source: str, target: str, cache_key: str,
-        *, fresh: bool,
+        self,
+        engine: TranslationEngine,
+        text: str,
+        source: str,
+        target: str,
+        cache_key: str,
+        *,
+        fresh: bool,
     ) -> str:
         """Call the engine, sharing one call among identical concurrent requests.
 
@@ -119,8 +139,9 @@ class TranslationService:
         if not fresh:
             self._inflight[cache_key] = future
         try:
-            result = await self._call_across_processes(engine, text, source, target, cache_key,
-                                                       fresh=fresh)
+            result = await self._call_across_processes(
+                engine, text, source, target, cache_key, fresh=fresh
+            )
             future.set_result(result)
             return result
         except BaseException as error:
@@ -134,8 +155,14 @@ class TranslationService:
                 self._inflight.pop(cache_key, None)
 
     async def _call_across_processes(
-        self, engine: TranslationEngine, text: str, source: str, target: str, cache_key: str,
-        *, fresh: bool,
+        self,
+        engine: TranslationEngine,
+        text: str,
+        source: str,
+        target: str,
+        cache_key: str,
+        *,
+        fresh: bool,
     ) -> str:
         lock = f"translate:{cache_key}"
         if not fresh and not await self.store.acquire_lock(lock, ttl_s=int(_PEER_WAIT_S) + 1):
@@ -146,8 +173,13 @@ class TranslationService:
                 cached = await self.store.cached_translation(cache_key)
                 if cached is not None:
                     return cached
-            log.info("translation %s->%s: peer did not finish in %.1fs, calling %s",
-                     source, target, _PEER_WAIT_S, engine.name)
+            log.info(
+                "translation %s->%s: peer did not finish in %.1fs, calling %s",
+                source,
+                target,
+                _PEER_WAIT_S,
+                engine.name,
+            )
         try:
             self.engine_calls += 1
             return await engine.translate(text, source, target)
@@ -156,8 +188,13 @@ class TranslationService:
                 await self.store.release_lock(lock)
 
     def _finish(
-        self, protected: ProtectedText, restored: str, source: str, target: str,
-        engine: str, cached: bool,
+        self,
+        protected: ProtectedText,
+        restored: str,
+        source: str,
+        target: str,
+        engine: str,
+        cached: bool,
     ) -> Translation | None:
         original = restore(protected.text, protected)
         if _normalize(restored) == _normalize(original):

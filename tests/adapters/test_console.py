@@ -18,13 +18,17 @@ async def run_lines(parley: Parley, store: Store, lines: list[str]) -> str:
 
 
 async def test_linked_conversation(parley: Parley, store: Store) -> None:
-    output = await run_lines(parley, store, [
-        "/link create chat-en:en chat-es:es",
-        ":channel chat-es",
-        ":user ana",
-        "Mañana vamos a la playa con toda la familia.",
-        ":view",
-    ])
+    output = await run_lines(
+        parley,
+        store,
+        [
+            "/link create chat-en:en chat-es:es",
+            ":channel chat-es",
+            ":user ana",
+            "Mañana vamos a la playa con toda la familia.",
+            ":view",
+        ],
+    )
 
     assert "Linked: #chat-en:en #chat-es:es" in output
     assert "#chat-en Ana (en): [en] Mañana vamos a la playa" in output
@@ -38,13 +42,17 @@ async def test_member_cannot_set_up(parley: Parley, store: Store) -> None:
 
 
 async def test_edit_delete_and_react(parley: Parley, store: Store) -> None:
-    output = await run_lines(parley, store, [
-        "/channel languages en es",
-        "Tomorrow we are going to the beach with the whole family.",
-        ":edit m2 Tomorrow we are going to the mountains instead.",
-        ":react m2 🇫🇷",
-        ":delete m2",
-    ])
+    output = await run_lines(
+        parley,
+        store,
+        [
+            "/channel languages en es",
+            "Tomorrow we are going to the beach with the whole family.",
+            ":edit m2 Tomorrow we are going to the mountains instead.",
+            ":react m2 🇫🇷",
+            ":delete m2",
+        ],
+    )
 
     assert "edited (es): [es] Tomorrow we are going to the mountains" in output
     assert "(thread m2) Parley (fr): [fr] Tomorrow we are going to the mountains" in output

@@ -17,14 +17,41 @@ pytestmark = pytest.mark.skipif(not apertium_available(), reason="Apertium is no
 REPO = Path(__file__).resolve().parents[2]
 
 TRANSCRIPT = [
-    {"type": "command", "channel": "chat-en", "user": "u1", "name": "Mod", "admin": True,
-     "command": "link create", "options": {"channels": "chat-en:en chat-es:es"}},
-    {"type": "message", "channel": "chat-en", "user": "u2", "name": "Ben", "id": "m1",
-     "text": "@everyone I cannot join the call today <@99> 👋", "event_id": "e1"},
-    {"type": "message", "channel": "chat-en", "user": "u2", "name": "Ben", "id": "m1",
-     "text": "@everyone I cannot join the call today <@99> 👋", "event_id": "e1"},
-    {"type": "edit", "channel": "chat-en", "user": "u2", "name": "Ben", "id": "m1",
-     "text": "I can join the call today after all."},
+    {
+        "type": "command",
+        "channel": "chat-en",
+        "user": "u1",
+        "name": "Mod",
+        "admin": True,
+        "command": "link create",
+        "options": {"channels": "chat-en:en chat-es:es"},
+    },
+    {
+        "type": "message",
+        "channel": "chat-en",
+        "user": "u2",
+        "name": "Ben",
+        "id": "m1",
+        "text": "@everyone I cannot join the call today <@99> 👋",
+        "event_id": "e1",
+    },
+    {
+        "type": "message",
+        "channel": "chat-en",
+        "user": "u2",
+        "name": "Ben",
+        "id": "m1",
+        "text": "@everyone I cannot join the call today <@99> 👋",
+        "event_id": "e1",
+    },
+    {
+        "type": "edit",
+        "channel": "chat-en",
+        "user": "u2",
+        "name": "Ben",
+        "id": "m1",
+        "text": "I can join the call today after all.",
+    },
     {"type": "delete", "channel": "chat-en", "id": "m1"},
 ]
 
@@ -32,10 +59,17 @@ TRANSCRIPT = [
 def run_replay(tmp_path: Path, lines: list[str]) -> subprocess.CompletedProcess[str]:
     path = tmp_path / "transcript.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    env = {key: value for key, value in os.environ.items()
-           if key not in ("REDIS_URL", "APERTIUM_URL")}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "replay", str(path)], cwd=REPO,
-                          env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "APERTIUM_URL")
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "replay", str(path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_replay_offline_end_to_end(tmp_path: Path) -> None:

@@ -9,8 +9,11 @@ from bot.core.events import Command, MessageCreated, MessageDeleted, ReactionAdd
 
 
 def test_message_line_parsed() -> None:
-    event = parse_line('{"type": "message", "channel": "c", "user": "u", "id": "m1", '
-                       '"text": "hola", "reply_to": "m0"}', default_event_id="d1")
+    event = parse_line(
+        '{"type": "message", "channel": "c", "user": "u", "id": "m1", '
+        '"text": "hola", "reply_to": "m0"}',
+        default_event_id="d1",
+    )
 
     assert isinstance(event, MessageCreated)
     assert event.place.platform == "discord"
@@ -21,17 +24,20 @@ def test_message_line_parsed() -> None:
 
 
 def test_explicit_event_id_kept() -> None:
-    event = parse_line('{"type": "delete", "channel": "c", "id": "m1", "event_id": "x"}',
-                       default_event_id="d1")
+    event = parse_line(
+        '{"type": "delete", "channel": "c", "id": "m1", "event_id": "x"}', default_event_id="d1"
+    )
 
     assert isinstance(event, MessageDeleted)
     assert event.event_id == "x"
 
 
 def test_command_options_parsed() -> None:
-    event = parse_line('{"type": "command", "channel": "c", "user": "u", "admin": true, '
-                       '"command": "link create", "options": {"channels": "a:en b:es"}}',
-                       default_event_id="d1")
+    event = parse_line(
+        '{"type": "command", "channel": "c", "user": "u", "admin": true, '
+        '"command": "link create", "options": {"channels": "a:en b:es"}}',
+        default_event_id="d1",
+    )
 
     assert isinstance(event, Command)
     assert event.author.is_admin is True
@@ -39,8 +45,11 @@ def test_command_options_parsed() -> None:
 
 
 def test_reaction_parsed() -> None:
-    event = parse_line('{"type": "reaction", "channel": "c", "user": "u", "id": "m1", '
-                       '"emoji": "🇫🇷", "platform": "slack"}', default_event_id="d1")
+    event = parse_line(
+        '{"type": "reaction", "channel": "c", "user": "u", "id": "m1", '
+        '"emoji": "🇫🇷", "platform": "slack"}',
+        default_event_id="d1",
+    )
 
     assert isinstance(event, ReactionAdded)
     assert event.place.platform == "slack"
@@ -53,10 +62,14 @@ def test_reaction_parsed() -> None:
         ('{"type": "shout"}', "'type' must be one of"),
         ('{"type": "message", "user": "u", "id": "m", "text": "x"}', "'channel' is required"),
         ('{"type": "message", "channel": "c", "user": "u", "id": "m"}', "'text' must be"),
-        ('{"type": "message", "channel": ["c"], "user": "u", "id": "m", "text": "x"}',
-         "'channel' must be a string"),
-        ('{"type": "command", "channel": "c", "user": "u", "command": "help", "options": 3}',
-         "'options' must be an object"),
+        (
+            '{"type": "message", "channel": ["c"], "user": "u", "id": "m", "text": "x"}',
+            "'channel' must be a string",
+        ),
+        (
+            '{"type": "command", "channel": "c", "user": "u", "command": "help", "options": 3}',
+            "'options' must be an object",
+        ),
         ("{oops", "not valid JSON"),
     ],
 )

@@ -93,8 +93,11 @@ async def test_unknown_option_rejected(parley: Parley) -> None:
     ("text", "name", "options"),
     [
         ("/link create a:en b:es", "link create", {"channels": "a:en b:es"}),
-        ("/channel languages en es style=thread", "channel languages",
-         {"languages": "en es", "style": "thread"}),
+        (
+            "/channel languages en es style=thread",
+            "channel languages",
+            {"languages": "en es", "style": "thread"},
+        ),
         ("/translate m1 fr", "translate", {"message": "m1", "language": "fr"}),
         ("/help", "help", {}),
     ],

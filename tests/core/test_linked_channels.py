@@ -104,8 +104,13 @@ async def test_reply_maps_to_copy(parley: Parley) -> None:
     await chat.say("chat-en", "Ben", ENGLISH, id="m1")
     copy_in_es = chat.sender.record.channel("discord", "s1", "chat-es")[0].id
 
-    await chat.say("chat-fr", "Claire", "Bonne idée, je viens avec vous demain matin.", id="m2",
-                   reply_to="x-unknown")
+    await chat.say(
+        "chat-fr",
+        "Claire",
+        "Bonne idée, je viens avec vous demain matin.",
+        id="m2",
+        reply_to="x-unknown",
+    )
     await chat.say("chat-es", "Ana", SPANISH, id="m3", reply_to=copy_in_es)
 
     reply_in_en = [post for post in chat.posts("chat-en") if post.origin == "m3"]

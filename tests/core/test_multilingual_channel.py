@@ -51,13 +51,15 @@ async def test_edit_into_other_language_removes_copy(parley: Parley) -> None:
     chat = await multilingual(parley)
     await chat.say("lobby", "Ana", SPANISH, id="m1")
 
-    outcome = await chat.edit("lobby", "Ana", "m1",
-                              "Tomorrow we are going to the beach with the whole family.")
+    outcome = await chat.edit(
+        "lobby", "Ana", "m1", "Tomorrow we are going to the beach with the whole family."
+    )
 
     kinds = sorted(str(action.kind) for action in outcome.actions)
     assert kinds == ["delete", "edit", "post"]
-    languages = sorted(post.language or "" for post in chat.posts("lobby")
-                       if post.kind == ActionKind.POST)
+    languages = sorted(
+        post.language or "" for post in chat.posts("lobby") if post.kind == ActionKind.POST
+    )
     assert languages == ["en", "es", "fr"]
     visible = chat.texts("lobby")
     assert len(visible) == 2

@@ -79,8 +79,9 @@ def describe(action: Action, new_id: str | None) -> str:
     where = f"#{action.channel}" + (f" (thread {action.thread})" if action.thread else "")
     if action.kind == ActionKind.POST:
         reply = f" ↪{action.target}" if action.target else ""
-        return (f"  [{new_id}] {where}{reply} {action.display_name} ({action.language}): "
-                f"{action.text}")
+        return (
+            f"  [{new_id}] {where}{reply} {action.display_name} ({action.language}): {action.text}"
+        )
     if action.kind == ActionKind.EDIT:
         return f"  [{action.target}] {where} edited ({action.language}): {action.text}"
     if action.kind == ActionKind.DELETE:
@@ -178,6 +179,7 @@ class Console:
         return None
 
 
-async def run_console(runtime: Runtime, stdin: TextIO = sys.stdin,
-                      screen: TextIO = sys.stdout) -> None:
+async def run_console(
+    runtime: Runtime, stdin: TextIO = sys.stdin, screen: TextIO = sys.stdout
+) -> None:
     await Console(runtime, screen).run(stdin)

@@ -29,9 +29,16 @@ class ReplayResult:
     errors: list[str] = field(default_factory=list)
 
 
-async def replay(lines: Iterable[str], parley: Parley, store: Store, *, out: TextIO | None,
-                 platform: str = "discord", space: str = "demo",
-                 errors: TextIO = sys.stderr) -> ReplayResult:
+async def replay(
+    lines: Iterable[str],
+    parley: Parley,
+    store: Store,
+    *,
+    out: TextIO | None,
+    platform: str = "discord",
+    space: str = "demo",
+    errors: TextIO = sys.stderr,
+) -> ReplayResult:
     """Feed each transcript line to the core in order, waiting for any worker job it starts.
 
     Bad lines are reported on `errors` with their line number and skipped; the rest of the
@@ -46,8 +53,9 @@ async def replay(lines: Iterable[str], parley: Parley, store: Store, *, out: Tex
         if not line.strip() or line.lstrip().startswith("//"):
             continue
         try:
-            event = parse_line(line, default_event_id=f"replay-{run}-{number}",
-                               platform=platform, space=space)
+            event = parse_line(
+                line, default_event_id=f"replay-{run}-{number}", platform=platform, space=space
+            )
         except TranscriptError as error:
             message = f"line {number}: {error}"
             result.errors.append(message)
@@ -62,8 +70,9 @@ async def replay(lines: Iterable[str], parley: Parley, store: Store, *, out: Tex
         if outcome.jobs:
             drainer = drainers.get(event.place.platform)
             if drainer is None:
-                drainer = OutboxDrainer(store, parley, event.place.platform, sender,
-                                        consumer=f"replay-{run}")
+                drainer = OutboxDrainer(
+                    store, parley, event.place.platform, sender, consumer=f"replay-{run}"
+                )
                 drainers[event.place.platform] = drainer
             try:
                 await drainer.wait_for(outcome.jobs, JOB_TIMEOUT_S)
@@ -91,10 +100,17 @@ def mirror_user_action(record: ChatRecord, event: Event) -> None:
     messages = record.channel(place.platform, place.space, place.channel)
     if isinstance(event, MessageCreated):
         if record.find(place.platform, place.space, place.channel, event.message_id) is None:
-            messages.append(ChatMessage(
-                id=event.message_id, author=event.author.name, text=event.text, language=None,
-                by_parley=False, reply_to=event.reply_to, thread=place.thread,
-            ))
+            messages.append(
+                ChatMessage(
+                    id=event.message_id,
+                    author=event.author.name,
+                    text=event.text,
+                    language=None,
+                    by_parley=False,
+                    reply_to=event.reply_to,
+                    thread=place.thread,
+                )
+            )
     elif isinstance(event, MessageEdited):
         found = record.find(place.platform, place.space, place.channel, event.message_id)
         if found is not None:

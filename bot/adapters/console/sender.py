@@ -76,14 +76,22 @@ class RecordingSender:
         messages = self.record.channel(action.platform, action.space, action.channel)
         if action.kind == ActionKind.POST:
             new_id = f"p{next(self._ids)}"
-            messages.append(ChatMessage(
-                id=new_id, author=action.display_name, text=action.text,
-                language=action.language, by_parley=True, origin=action.origin,
-                reply_to=action.target, thread=action.thread,
-            ))
+            messages.append(
+                ChatMessage(
+                    id=new_id,
+                    author=action.display_name,
+                    text=action.text,
+                    language=action.language,
+                    by_parley=True,
+                    origin=action.origin,
+                    reply_to=action.target,
+                    thread=action.thread,
+                )
+            )
             return new_id
-        target = self.record.find(action.platform, action.space, action.channel,
-                                  action.target or "")
+        target = self.record.find(
+            action.platform, action.space, action.channel, action.target or ""
+        )
         if target is None:
             return None
         if action.kind == ActionKind.EDIT:

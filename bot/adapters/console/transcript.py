@@ -24,8 +24,9 @@ class TranscriptError(ValueError):
     """A transcript line is not a valid event; the message says which field and why."""
 
 
-def parse_line(line: str, *, default_event_id: str, platform: str = "discord",
-               space: str = "demo") -> Event:
+def parse_line(
+    line: str, *, default_event_id: str, platform: str = "discord", space: str = "demo"
+) -> Event:
     """Parse one JSON line into an event; raises TranscriptError describing the problem."""
     try:
         data = json.loads(line)
@@ -59,14 +60,21 @@ def parse_line(line: str, *, default_event_id: str, platform: str = "discord",
         locale=str(data.get("locale", "en")),
     )
     if kind == "message":
-        return MessageCreated(event_id, place, author, _required(data, "id"), _text(data),
-                              reply_to=_optional(data, "reply_to"),
-                              is_webhook=bool(data.get("webhook", False)))
+        return MessageCreated(
+            event_id,
+            place,
+            author,
+            _required(data, "id"),
+            _text(data),
+            reply_to=_optional(data, "reply_to"),
+            is_webhook=bool(data.get("webhook", False)),
+        )
     if kind == "edit":
         return MessageEdited(event_id, place, author, _required(data, "id"), _text(data))
     if kind == "reaction":
-        return ReactionAdded(event_id, place, author, _required(data, "id"),
-                             _required(data, "emoji"))
+        return ReactionAdded(
+            event_id, place, author, _required(data, "id"), _required(data, "emoji")
+        )
     return Command(event_id, place, author, _required(data, "command"), _options(data))
 
 

@@ -27,8 +27,9 @@ async def render_views(record: ChatRecord, store: Store) -> str:
             blocks.append(_block(title, [_line(message, messages) for message in messages]))
 
     if record.private:
-        lines = [f"to {action.user} in #{action.channel}: {action.text}"
-                 for action in record.private]
+        lines = [
+            f"to {action.user} in #{action.channel}: {action.text}" for action in record.private
+        ]
         blocks.append(_block("private replies (ephemeral)", lines))
     return "\n\n".join(blocks) + "\n"
 
@@ -48,16 +49,19 @@ def _multilingual_lines(messages: list[ChatMessage], language: str) -> list[str]
 
 def _copy_line(message: ChatMessage, messages: list[ChatMessage], language: str) -> str:
     copy = next(
-        (other for other in messages
-         if other.by_parley and other.origin == message.id and other.language == language
-         and other.thread is None),
+        (
+            other
+            for other in messages
+            if other.by_parley
+            and other.origin == message.id
+            and other.language == language
+            and other.thread is None
+        ),
         None,
     )
     if copy is None:
         return _line(message, messages) + "   [untranslated]"
-    shown = ChatMessage(
-        **{**copy.__dict__, "author": message.author, "reply_to": message.reply_to}
-    )
+    shown = ChatMessage(**{**copy.__dict__, "author": message.author, "reply_to": message.reply_to})
     return _line(shown, messages) + f"   [from {message.language}]"
 
 
@@ -66,16 +70,22 @@ def _thread_lines(message: ChatMessage, messages: list[ChatMessage]) -> list[str
     return [
         f"      └ thread, {other.language} on request: {other.text}"
         for other in messages
-        if other.by_parley and other.thread == message.id and other.reply_to is None
-        and other.origin == message.id and _is_on_request(other, messages)
+        if other.by_parley
+        and other.thread == message.id
+        and other.reply_to is None
+        and other.origin == message.id
+        and _is_on_request(other, messages)
     ]
 
 
 def _is_on_request(post: ChatMessage, messages: list[ChatMessage]) -> bool:
     # Thread-style copies of a multilingual channel are in the thread too; a post counts as
     # asked for when no other copy of the same original shares its language.
-    same = [other for other in messages
-            if other.by_parley and other.origin == post.origin and other.language == post.language]
+    same = [
+        other
+        for other in messages
+        if other.by_parley and other.origin == post.origin and other.language == post.language
+    ]
     return len(same) == 1 and post.author == "Parley"
 
 
