@@ -80,7 +80,10 @@ class Runtime:
             "apertium": ApertiumEngine(apertium_url, timeout=settings.engine_timeout_s),
         }
         translator = TranslationService(store, engines)
-        relay = Relay(store, translator, LanguageDetector(), settings.default_engine)
+        detector = LanguageDetector()
+        # lingua loads its models on the first call (~1 s); pay that at start, not on a message.
+        detector.detect("warming up the language models", ("en", "es"))
+        relay = Relay(store, translator, detector, settings.default_engine)
         jobs = (
             None
             if role == "worker"

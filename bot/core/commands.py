@@ -52,6 +52,8 @@ COMMAND_SPECS: dict[str, CommandSpec] = {
         CommandSpec("link remove", (), (), True, "help.link_remove"),
         CommandSpec("language set", ("language",), ("language",), False, "help.language_set"),
         CommandSpec("translate", ("message", "language"), ("message",), False, "help.translate"),
+        CommandSpec("bots allow", ("user",), ("user",), True, "help.bots_allow"),
+        CommandSpec("bots deny", ("user",), ("user",), True, "help.bots_deny"),
     )
 }
 
@@ -115,6 +117,8 @@ class CommandHandler:
             "link remove": self.link_remove,
             "language set": self.language_set,
             "translate": self.translate,
+            "bots allow": self.bots_allow,
+            "bots deny": self.bots_deny,
         }
 
     async def run(self, command: Command) -> str:
@@ -264,6 +268,17 @@ class CommandHandler:
             return i18n.t("translate.same", locale, language=target)
         return translation.text
 
+    async def bots_allow(self, command: Command) -> str:
+        """Let another bot's messages be translated; Parley's own posts never are."""
+        bot = _user_id(command.options["user"])
+        await self.store.allow_bot(command.place.platform, command.place.space, bot, True)
+        return i18n.t("bots.allowed", command.author.locale, user=bot)
+
+    async def bots_deny(self, command: Command) -> str:
+        bot = _user_id(command.options["user"])
+        await self.store.allow_bot(command.place.platform, command.place.space, bot, False)
+        return i18n.t("bots.denied", command.author.locale, user=bot)
+
     async def _unsupported_note(self, languages: tuple[str, ...], locale: str) -> str:
         """Name the language pairs the engine cannot translate, so admins know before it matters."""
         engine = self.translator.engine(self.relay.engine_name)
@@ -278,6 +293,17 @@ class CommandHandler:
         return "\n" + i18n.t(
             "channel.unsupported", locale, engine=engine.name, pairs=", ".join(missing)
         )
+
+
+_USER_ID = re.compile(r"^<?@?!?(?P<id>[A-Za-z0-9_.-]{1,64})(?:\|[^>]*)?>?$")
+
+
+def _user_id(value: str) -> str:
+    """Accept a user as a Discord `<@id>`, a Slack `<@U123|name>`, `@id` or a bare id."""
+    match = _USER_ID.match(value.strip())
+    if match is None:
+        raise UserError("error.user", value=value[:40])
+    return match["id"]
 
 
 def _channel(place: Place) -> Place:

@@ -84,9 +84,13 @@ class Parley:
         return await self.handle_command(event, sender)
 
     async def handle_message_created(self, event: MessageCreated, sender: Sender) -> Outcome:
-        # Bots, webhook relays and Parley's own copies are never translated, so two
-        # translating bots in one channel cannot feed each other.
-        if event.author.is_bot or event.is_webhook:
+        # Webhook relays and Parley's own copies are never translated, and other bots only
+        # when an admin opted them in, so two translating bots cannot feed each other.
+        if event.is_webhook:
+            return Outcome()
+        if event.author.is_bot and not await self.store.bot_allowed(
+            event.place.platform, event.place.space, event.author.id
+        ):
             return Outcome()
         ref = MessageRef.at(event.place, event.message_id)
         if await self.store.original_of(ref) is not None:

@@ -202,6 +202,16 @@ class Store:
             await pipe.execute()
         return list(members)
 
+    async def bot_allowed(self, platform: str, space: str, bot: str) -> bool:
+        return bool(await self.redis.sismember(self.key("bots", platform, space), bot))
+
+    async def allow_bot(self, platform: str, space: str, bot: str, allowed: bool) -> None:
+        key = self.key("bots", platform, space)
+        if allowed:
+            await self.redis.sadd(key, bot)
+        else:
+            await self.redis.srem(key, bot)
+
     # Users.
 
     async def reading_language(self, platform: str, user: str) -> str | None:

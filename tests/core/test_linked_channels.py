@@ -140,3 +140,15 @@ async def test_long_message_split_and_shrunk(parley: Parley) -> None:
     assert all(len(part) <= 2000 for part in parts)
     assert chat.texts("chat-es") == ["[es] Short now."]
     assert ActionKind.DELETE in {action.kind for action in outcome.actions}
+
+
+async def test_allowed_bot_is_relayed(parley: Parley) -> None:
+    chat = await linked(parley)
+    await chat.command("chat-en", "bots allow", user="<@u-newsbot>")
+
+    outcome = await chat.say("chat-en", "NewsBot", ENGLISH, id="m1", bot=True)
+    await chat.command("chat-en", "bots deny", user="u-newsbot")
+    later = await chat.say("chat-en", "NewsBot", ENGLISH, id="m2", bot=True)
+
+    assert len(outcome.actions) == 2
+    assert later.actions == []
