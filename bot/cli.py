@@ -116,12 +116,14 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.adapters.console.repl import run_console
     from bot.adapters.console.replay import replay
     from bot.adapters.console.views import render_views
-    from bot.runtime import Runtime
+    from bot.embedded_redis import EmbeddedRedisError
+    from bot.providers.apertium import ApyServerError
+    from bot.runtime import Runtime, StartError
 
     spawn = not getattr(args, "no_worker", False)
     try:
         runtime = await Runtime.start(settings, spawn_worker=spawn)
-    except Exception as error:
+    except (StartError, EmbeddedRedisError, ApyServerError) as error:
         print(f"parley: could not start: {error}", file=sys.stderr)
         return 1
     try:
@@ -131,7 +133,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
         path = args.file
         try:
-            handle = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+            # Bytes, so that one line that is not UTF-8 is reported and skipped, not fatal.
+            handle = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
         except OSError as error:
             print(f"parley {args.command}: cannot read {path}: {error.strerror}", file=sys.stderr)
             return 2

@@ -16,6 +16,7 @@ from redis import Redis
 
 from bot.core.conversation import Parley
 from bot.core.detect import LanguageDetector
+from bot.core.errors import EngineError
 from bot.core.ports import TranslationEngine
 from bot.core.relay import Relay
 from bot.core.store import Store
@@ -26,6 +27,10 @@ from bot.providers.apertium import ApertiumEngine, ApyServer
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+class StartError(Exception):
+    """A service Parley needs is unreachable at start; the message names the setting."""
 
 
 @dataclass
@@ -89,6 +94,9 @@ class Runtime:
             if role == "worker"
             else RqJobQueue(sync_client, settings.queue_name, job_timeout_s=settings.job_timeout_s)
         )
+        await _check_services(
+            client, redis_url, engines["apertium"], apertium_url, embedded=embedded, apy=apy
+        )
         runtime = cls(
             settings=settings,
             redis_url=redis_url,
@@ -146,3 +154,37 @@ class Runtime:
             await self.apy.stop()
         if self.embedded_redis is not None:
             self.embedded_redis.stop()
+
+
+async def _check_services(
+    client: aioredis.Redis,
+    redis_url: str,
+    engine: TranslationEngine,
+    apertium_url: str,
+    *,
+    embedded: EmbeddedRedis | None,
+    apy: ApyServer | None,
+) -> None:
+    """Fail at start, naming the setting, rather than on the first message."""
+    problem: str | None = None
+    try:
+        await client.ping()
+    except (redis.ConnectionError, redis.TimeoutError, OSError) as error:
+        problem = f"cannot reach Redis at REDIS_URL={redis_url}: {error}"
+    if problem is None:
+        try:
+            await engine.supports("en", "es")
+        except EngineError as error:
+            problem = f"cannot reach Apertium at APERTIUM_URL={apertium_url}: {error}"
+    if problem is None:
+        return
+
+    await client.aclose()
+    close = getattr(engine, "close", None)
+    if close is not None:
+        await close()
+    if apy is not None:
+        await apy.stop()
+    if embedded is not None:
+        embedded.stop()
+    raise StartError(problem)

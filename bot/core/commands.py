@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core import i18n
-from bot.core.errors import UserError
+from bot.core.errors import EngineError, UserError
 from bot.core.events import Command, Place
 from bot.core.languages import parse_language, parse_languages
 from bot.core.relay import Relay
@@ -17,6 +17,14 @@ from bot.core.translate import TranslationService
 
 MAX_LINKED_CHANNELS = 10
 STYLES = ("reply", "thread")
+
+
+@dataclass(frozen=True)
+class CommandReply:
+    """A command's answer and the language it is written in."""
+
+    text: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -108,7 +116,7 @@ class CommandHandler:
         self.store = store
         self.translator = translator
         self.relay = relay
-        self._handlers: dict[str, Callable[[Command], Awaitable[str]]] = {
+        self._handlers: dict[str, Callable[[Command], Awaitable[str | CommandReply]]] = {
             "help": self.help,
             "settings": self.settings,
             "channel languages": self.channel_languages,
@@ -121,7 +129,7 @@ class CommandHandler:
             "bots deny": self.bots_deny,
         }
 
-    async def run(self, command: Command) -> str:
+    async def run(self, command: Command) -> CommandReply:
         """Validate and run `command`; raises UserError with a message safe to post."""
         spec = COMMAND_SPECS.get(command.name)
         if spec is None:
@@ -134,13 +142,19 @@ class CommandHandler:
         for option in spec.required:
             if not command.options.get(option, "").strip():
                 raise UserError("error.missing_option", name=command.name, option=option)
-        return await self._handlers[command.name](command)
+        result = await self._handlers[command.name](command)
+        if isinstance(result, CommandReply):
+            return result
+        return CommandReply(result, i18n.resolve_locale(command.author.locale))
 
     async def help(self, command: Command) -> str:
         locale = command.author.locale
         lines = [i18n.t("help.title", locale)]
         for spec in COMMAND_SPECS.values():
-            usage = " ".join(f"<{option}>" for option in spec.options)
+            usage = " ".join(
+                f"<{option}>" if option in spec.required else f"[{option}]"
+                for option in spec.options
+            )
             lines.append(f"/{spec.name} {usage}".rstrip() + " — " + i18n.t(spec.help_key, locale))
         return "\n".join(lines)
 
@@ -184,9 +198,11 @@ class CommandHandler:
         if current is not None and current.mode == "linked":
             raise UserError("error.channel_linked")
 
+        # The engine check comes first: if it fails, nothing has been saved.
+        note = await self._unsupported_note(languages, locale)
         await self.store.set_multilingual(place, languages, style)
         reply = i18n.t("channel.multilingual", locale, languages=" ".join(languages), style=style)
-        return reply + await self._unsupported_note(languages, locale)
+        return reply + note
 
     async def channel_off(self, command: Command) -> str:
         place = _channel(command.place)
@@ -219,12 +235,11 @@ class CommandHandler:
                 raise UserError("error.link_taken", channel=channel_id)
 
         group = hashlib.sha256("|".join(sorted(members)).encode()).hexdigest()[:16]
-        await self.store.create_group(group, members)
         channels = " ".join(f"#{key.split(':', 2)[2]}:{lang}" for key, lang in members.items())
         languages = tuple(dict.fromkeys(members.values()))
-        return i18n.t("link.created", locale, channels=channels) + await self._unsupported_note(
-            languages, locale
-        )
+        note = await self._unsupported_note(languages, locale)
+        await self.store.create_group(group, members)
+        return i18n.t("link.created", locale, channels=channels) + note
 
     async def link_remove(self, command: Command) -> str:
         config = await self.store.channel_config(_channel(command.place))
@@ -238,7 +253,7 @@ class CommandHandler:
         await self.store.set_reading_language(command.place.platform, command.author.id, language)
         return i18n.t("language.set", command.author.locale, language=language)
 
-    async def translate(self, command: Command) -> str:
+    async def translate(self, command: Command) -> str | CommandReply:
         """Translate a stored message into the given language or the caller's reading language."""
         locale = command.author.locale
         place = _channel(command.place)
@@ -266,7 +281,13 @@ class CommandHandler:
         )
         if translation is None:
             return i18n.t("translate.same", locale, language=target)
-        return translation.text
+        if translation.reason == "unsupported":
+            raise UserError(
+                "error.unsupported", engine=translation.engine, source=source, target=target
+            )
+        if translation.reason == "failed":
+            raise UserError("error.engine_failed", engine=translation.engine)
+        return CommandReply(translation.text, target)
 
     async def bots_allow(self, command: Command) -> str:
         """Let another bot's messages be translated; Parley's own posts never are."""
@@ -282,12 +303,15 @@ class CommandHandler:
     async def _unsupported_note(self, languages: tuple[str, ...], locale: str) -> str:
         """Name the language pairs the engine cannot translate, so admins know before it matters."""
         engine = self.translator.engine(self.relay.engine_name)
-        missing = [
-            f"{source}→{target}"
-            for source in languages
-            for target in languages
-            if source != target and not await engine.supports(source, target)
-        ]
+        try:
+            missing = [
+                f"{source}→{target}"
+                for source in languages
+                for target in languages
+                if source != target and not await engine.supports(source, target)
+            ]
+        except EngineError:
+            raise UserError("error.engine_failed", engine=engine.name) from None
         if not missing:
             return ""
         return "\n" + i18n.t(

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.core import i18n
 from bot.core.actions import Action, ActionKind
-from bot.core.commands import CommandHandler
+from bot.core.commands import CommandHandler, CommandReply
 from bot.core.errors import UserError
 from bot.core.events import (
     Command,
@@ -130,7 +130,8 @@ class Parley:
         edited = StoredMessage(**{**edited.__dict__, "rev": rev})
 
         if self.jobs is not None:
-            job_id = f"replan-{ref.key()}-{rev}".replace(":", "-")
+            # The prefix keeps deployments that share a Redis from overwriting each other's jobs.
+            job_id = f"{self.store.prefix}-replan-{ref.key()}-{rev}".replace(":", "-")
             self.jobs.enqueue(
                 REPLAN_JOB,
                 ref.platform,
@@ -208,8 +209,12 @@ class Parley:
         reacted = MessageRef.at(event.place, event.message_id)
         original = await self.store.original_of(reacted) or reacted
         stored = await self.store.load_message(original)
-        if stored is None:
+        if stored is None or stored.language in (None, language):
             return Outcome()
+        here = (reacted.platform, reacted.space, reacted.channel)
+        for copy in await self.store.copies_of(original):
+            if (copy.platform, copy.space, copy.channel) == here and copy.language == language:
+                return Outcome()  # the channel already shows this message in that language
         # Many people react with the same flag; the translation is posted once.
         if not await self.store.acquire_lock(
             f"flag:{reacted.key()}:{language}", ttl_s=self.store.message_ttl_s
@@ -217,12 +222,13 @@ class Parley:
             return Outcome()
 
         source = stored.language
-        if source is None or source == language:
-            return Outcome()
         translation = await self.translator.translate(
             stored.text, source, language, self.relay.engine_name
         )
-        if translation is None:
+        if translation is None or translation.fallback:
+            # A reaction has no private reply on Discord, so a failure stays silent here;
+            # /translate explains it to the one who asked.
+            await self.store.release_lock(f"flag:{reacted.key()}:{language}")
             return Outcome()
 
         destination = Destination(
@@ -241,16 +247,20 @@ class Parley:
         try:
             reply = await self.commands.run(event)
         except UserError as error:
-            reply = i18n.t(error.key, locale, **error.params)
+            reply = CommandReply(
+                i18n.t(error.key, locale, **error.params), i18n.resolve_locale(locale)
+            )
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception(
                 "command %s on %s failed (reference %s)", event.name, event.place.key(), reference
             )
-            reply = i18n.t("error.internal", locale, reference=reference)
+            reply = CommandReply(
+                i18n.t("error.internal", locale, reference=reference), i18n.resolve_locale(locale)
+            )
 
         sent: list[Action] = []
-        for part in split_message(reply, sender.max_length(event.place.platform)):
+        for part in split_message(reply.text, sender.max_length(event.place.platform)):
             action = Action(
                 kind=ActionKind.EPHEMERAL,
                 platform=event.place.platform,
@@ -259,7 +269,7 @@ class Parley:
                 text=part,
                 thread=event.place.thread,
                 user=event.author.id,
-                language=i18n.resolve_locale(locale),
+                language=reply.language,
             )
             await sender.send(action)
             sent.append(action)

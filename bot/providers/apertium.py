@@ -363,8 +363,8 @@ class ApyServer:
         """Prepare a server for the pair modes in `modes_dir` (default /usr/share/apertium/modes).
 
         APY's stdout and stderr are appended to `log_path`. Without one, `start()` creates a
-        temporary file, which stays after `stop()` for debugging. `start_timeout` and
-        `stop_grace` are in seconds.
+        temporary file, which a clean `stop()` removes and a failed start keeps for debugging.
+        `start_timeout` and `stop_grace` are in seconds.
         """
         self.modes_dir = modes_dir if modes_dir is not None else MODES_DIR
         self.log_path = log_path
@@ -374,6 +374,7 @@ class ApyServer:
         self._process: asyncio.subprocess.Process | None = None
         self._log_file: IO[bytes] | None = None
         self._base_url: str | None = None
+        self._temporary_log = False
 
     @property
     def base_url(self) -> str:
@@ -390,6 +391,7 @@ class ApyServer:
         port = _free_loopback_port()
         command = self._command(port)
         base_url = f"http://127.0.0.1:{port}"
+        self._temporary_log = self.log_path is None
         log_path = self.log_path if self.log_path is not None else _new_temp_log()
         self.log_path = log_path
         self._log_file = log_path.open("ab")
@@ -405,6 +407,7 @@ class ApyServer:
                 start_new_session=True,
             )
         except OSError as exc:
+            self._temporary_log = False
             await self.stop()
             raise ApyServerError(f"cannot run {command[0]} for apertium-apy: {exc}") from exc
         logger.info(
@@ -418,6 +421,7 @@ class ApyServer:
         try:
             await self._wait_until_ready(base_url, log_path)
         except BaseException:
+            self._temporary_log = False
             await self.stop()
             raise
         self._base_url = base_url
@@ -434,6 +438,10 @@ class ApyServer:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+        if self._temporary_log and self.log_path is not None:
+            self.log_path.unlink(missing_ok=True)
+            self.log_path = None
+            self._temporary_log = False
 
     async def __aenter__(self) -> str:
         return await self.start()

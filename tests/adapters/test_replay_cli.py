@@ -101,3 +101,24 @@ def test_replay_reports_bad_lines(tmp_path: Path) -> None:
     assert "line 1: 'user' is required" in result.stderr
     assert "line 2: not valid JSON" in result.stderr
     assert '"kind": "ephemeral"' in result.stdout
+
+
+def test_replay_skips_line_not_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "transcript.jsonl"
+    path.write_bytes(b"\xff\xfe bad\n" + json.dumps(TRANSCRIPT[0]).encode() + b"\n")
+    env = {
+        key: value for key, value in os.environ.items() if key not in ("REDIS_URL", "APERTIUM_URL")
+    }
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "replay", str(path)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 1
+    assert "line 1: not valid UTF-8" in result.stderr
+    assert '"kind": "ephemeral"' in result.stdout

@@ -60,8 +60,31 @@ def test_reaction_parsed() -> None:
     [
         ("[1, 2]", "expected a JSON object"),
         ('{"type": "shout"}', "'type' must be one of"),
+        ('{"channel": "c"}', "'type' is required"),
+        (
+            '{"type": "edit", "channel": "c", "user": "u", "text": "x"}',
+            "'id' is required for an edit event",
+        ),
+        (
+            '{"type": "command", "channel": "c", "user": "u", "admin": "no", "command": "help"}',
+            "'admin' must be true or false",
+        ),
+        (
+            '{"type": "message", "channel": "c", "user": "u", "id": "m", "text": "x", '
+            '"platform": "teams"}',
+            "'platform' must be one of discord, slack",
+        ),
+        (
+            '{"type": "command", "channel": "c", "user": "u", "command": "link create", '
+            '"options": {"channels": ["a:en", "b:es"]}}',
+            "option 'channels' must be a string",
+        ),
         ('{"type": "message", "user": "u", "id": "m", "text": "x"}', "'channel' is required"),
-        ('{"type": "message", "channel": "c", "user": "u", "id": "m"}', "'text' must be"),
+        ('{"type": "message", "channel": "c", "user": "u", "id": "m"}', "'text' is required"),
+        (
+            '{"type": "message", "channel": "c", "user": "u", "id": "m", "text": 5}',
+            "'text' must be a string",
+        ),
         (
             '{"type": "message", "channel": ["c"], "user": "u", "id": "m", "text": "x"}',
             "'channel' must be a string",

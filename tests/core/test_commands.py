@@ -10,6 +10,7 @@ from bot.core.conversation import Parley
 from bot.core.errors import UserError
 from bot.core.events import Author
 from tests.chat import Chat
+from tests.fakes import FakeEngine
 
 MEMBER = Author("u-ben", "Ben", locale="es-ES")
 
@@ -71,6 +72,7 @@ async def test_translate_uses_reading_language(parley: Parley) -> None:
 
     assert replies[0].kind == ActionKind.EPHEMERAL
     assert replies[0].text.startswith("[fr] ")
+    assert replies[0].language == "fr"
 
 
 async def test_translate_unknown_message(parley: Parley) -> None:
@@ -109,3 +111,15 @@ def test_parse_command_text(text: str, name: str, options: dict[str, str]) -> No
 def test_parse_command_text_unknown() -> None:
     with pytest.raises(UserError):
         parse_command_text("/frobnicate now")
+
+
+async def test_failed_engine_check_saves_nothing(parley: Parley, engine: FakeEngine) -> None:
+    chat = Chat(parley)
+    engine.supports_fails = True
+
+    replies = await chat.command("a", "link create", channels="a:en b:es")
+    engine.supports_fails = False
+    retry = await chat.command("a", "link create", channels="a:en b:es")
+
+    assert "not answering" in replies[0].text
+    assert retry[0].text.startswith("Linked:")

@@ -84,19 +84,21 @@ async def test_concurrent_processes_share_call(store: Store, engine: FakeEngine)
     assert results[0].text == results[1].text
 
 
-async def test_damaged_token_retried(store: Store, engine: FakeEngine) -> None:
+async def test_damaged_token_retried_by_pieces(store: Store, engine: FakeEngine) -> None:
     engine.drop_placeholders = 1
 
     result = await service(store, engine).translate(TEXT, "es", "en", "fake")
 
-    assert len(engine.calls) == 2
+    pieces = [call[0] for call in engine.calls[1:]]
+    assert pieces == ["Nos vemos mañana en la reunión", ", mira"]
     assert result is not None
     assert result.fallback is False
-    assert "<@42>" in result.text
+    assert result.text.startswith("[en] Nos vemos mañana en la reunión <@42>[en] , mira")
+    assert result.text.endswith("https://example.org/a?b=1 👋")
 
 
 async def test_damaged_twice_falls_back(store: Store, engine: FakeEngine) -> None:
-    engine.drop_placeholders = 2
+    engine.invent_placeholders = 3
 
     result = await service(store, engine).translate(TEXT, "es", "en", "fake")
 
@@ -107,7 +109,7 @@ async def test_damaged_twice_falls_back(store: Store, engine: FakeEngine) -> Non
 
 
 async def test_damaged_result_not_cached(store: Store, engine: FakeEngine) -> None:
-    engine.drop_placeholders = 2
+    engine.invent_placeholders = 3
     await service(store, engine).translate(TEXT, "es", "en", "fake")
 
     keys = [key async for key in store.redis.scan_iter(match=f"{store.prefix}:cache:*")]
@@ -129,3 +131,13 @@ async def test_emoji_only_not_translated(store: Store, engine: FakeEngine) -> No
 
     assert result is None
     assert engine.calls == []
+
+
+async def test_unsupported_pair_says_so(store: Store, engine: FakeEngine) -> None:
+    engine.unsupported.add(("es", "de"))
+
+    result = await service(store, engine).translate(TEXT, "es", "de", "fake")
+
+    assert result is not None
+    assert result.reason == "unsupported"
+    assert "fake kann nicht von es nach de" in result.text

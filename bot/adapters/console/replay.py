@@ -30,7 +30,7 @@ class ReplayResult:
 
 
 async def replay(
-    lines: Iterable[str],
+    lines: Iterable[str | bytes],
     parley: Parley,
     store: Store,
     *,
@@ -49,7 +49,14 @@ async def replay(
     drainers: dict[str, OutboxDrainer] = {}
     run = uuid.uuid4().hex[:8]
 
-    for number, line in enumerate(lines, start=1):
+    for number, raw in enumerate(lines, start=1):
+        try:
+            line = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        except UnicodeDecodeError as error:
+            message = f"line {number}: not valid UTF-8 (byte {error.start + 1})"
+            result.errors.append(message)
+            errors.write(f"parley replay: {message}\n")
+            continue
         if not line.strip() or line.lstrip().startswith("//"):
             continue
         try:

@@ -17,6 +17,7 @@ from bot.core.events import (
 )
 
 EVENT_TYPES = ("message", "edit", "delete", "reaction", "command")
+PLATFORMS = ("discord", "slack")
 _ID_FIELDS = ("platform", "space", "channel", "user", "id", "thread", "reply_to", "event_id")
 
 
@@ -35,14 +36,22 @@ def parse_line(
     if not isinstance(data, dict):
         raise TranscriptError(f"expected a JSON object, got {type(data).__name__}")
     kind = data.get("type")
+    if kind is None:
+        raise TranscriptError(f"'type' is required: one of {', '.join(EVENT_TYPES)}")
     if kind not in EVENT_TYPES:
         raise TranscriptError(f"'type' must be one of {', '.join(EVENT_TYPES)}; got {kind!r}")
+    for name in ("admin", "bot", "webhook"):
+        if name in data and not isinstance(data[name], bool):
+            raise TranscriptError(f"'{name}' must be true or false, got {data[name]!r}")
+    platform = str(data.get("platform", platform))
+    if platform not in PLATFORMS:
+        raise TranscriptError(f"'platform' must be one of {', '.join(PLATFORMS)}; got {platform!r}")
     for name in _ID_FIELDS:
         if name in data and data[name] is not None and not isinstance(data[name], str | int):
             raise TranscriptError(f"'{name}' must be a string, got {type(data[name]).__name__}")
 
     place = Place(
-        platform=str(data.get("platform", platform)),
+        platform=platform,
         space=str(data.get("space", space)),
         channel=_required(data, "channel"),
         thread=_optional(data, "thread"),
@@ -55,8 +64,8 @@ def parse_line(
         id=_required(data, "user"),
         name=str(data.get("name") or data["user"]),
         avatar_url=_optional(data, "avatar_url"),
-        is_bot=bool(data.get("bot", False)),
-        is_admin=bool(data.get("admin", False)),
+        is_bot=data.get("bot", False),
+        is_admin=data.get("admin", False),
         locale=str(data.get("locale", "en")),
     )
     if kind == "message":
@@ -67,7 +76,7 @@ def parse_line(
             _required(data, "id"),
             _text(data),
             reply_to=_optional(data, "reply_to"),
-            is_webhook=bool(data.get("webhook", False)),
+            is_webhook=data.get("webhook", False),
         )
     if kind == "edit":
         return MessageEdited(event_id, place, author, _required(data, "id"), _text(data))
@@ -81,8 +90,12 @@ def parse_line(
 def _required(data: dict[str, Any], name: str) -> str:
     value = data.get(name)
     if value is None or str(value) == "":
-        raise TranscriptError(f"'{name}' is required for a {data['type']} event")
+        raise TranscriptError(f"'{name}' is required for {_article(data['type'])} event")
     return str(value)
+
+
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
 
 
 def _optional(data: dict[str, Any], name: str) -> str | None:
@@ -92,8 +105,10 @@ def _optional(data: dict[str, Any], name: str) -> str | None:
 
 def _text(data: dict[str, Any]) -> str:
     value = data.get("text")
+    if value is None:
+        raise TranscriptError(f"'text' is required for {_article(data['type'])} event")
     if not isinstance(value, str):
-        raise TranscriptError(f"'text' must be a string for a {data['type']} event")
+        raise TranscriptError(f"'text' must be a string, got {type(value).__name__}")
     return value
 
 
@@ -101,4 +116,10 @@ def _options(data: dict[str, Any]) -> dict[str, str]:
     options = data.get("options", {})
     if not isinstance(options, dict):
         raise TranscriptError("'options' must be an object of option name → value")
-    return {str(key): str(value) for key, value in options.items()}
+    for key, value in options.items():
+        if not isinstance(value, str):
+            raise TranscriptError(
+                f"option '{key}' must be a string, got {type(value).__name__}; "
+                'write lists as one string, e.g. "c1:en c2:es"'
+            )
+    return dict(options)
