@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+import uuid
 from pathlib import Path
 
 from config.settings import Settings, SettingsError, load_settings
@@ -39,9 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument(
         "--view",
         action="store_true",
-        help="after the actions, print the conversation as each reader sees it",
+        help="after the actions, print each reader's view on standard error",
     )
-    _add_replay_options(replay)
+    _add_replay_options(replay, space_help="(default: demo)")
 
     demo = commands.add_parser(
         "demo",
@@ -54,14 +55,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="transcript path (default: the shipped demo)",
     )
     demo.add_argument("--actions", action="store_true", help="also print actions as JSON Lines")
-    _add_replay_options(demo)
+    _add_replay_options(
+        demo, space_help="(default: a new space per run, so reruns on one Redis start clean)"
+    )
 
     worker = commands.add_parser("worker", help="run an RQ worker with the scheduler on")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     return parser
 
 
-def _add_replay_options(parser: argparse.ArgumentParser) -> None:
+def _add_replay_options(parser: argparse.ArgumentParser, *, space_help: str) -> None:
     parser.add_argument(
         "--platform",
         default="discord",
@@ -69,7 +72,9 @@ def _add_replay_options(parser: argparse.ArgumentParser) -> None:
         help="platform for lines that name none (default: discord)",
     )
     parser.add_argument(
-        "--space", default="demo", help="space (guild or workspace) for lines that name none"
+        "--space",
+        default=None,
+        help=f"space (guild or workspace) for lines that name none {space_help}",
     )
     parser.add_argument(
         "--no-worker",
@@ -138,6 +143,9 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         except OSError as error:
             print(f"parley {args.command}: cannot read {path}: {error.strerror}", file=sys.stderr)
             return 2
+        space = args.space
+        if space is None:
+            space = f"demo-{uuid.uuid4().hex[:8]}" if args.command == "demo" else "demo"
         with handle:
             show_actions = args.command == "replay" or args.actions
             result = await replay(
@@ -146,7 +154,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
                 runtime.store,
                 out=sys.stdout if show_actions else None,
                 platform=args.platform,
-                space=args.space,
+                space=space,
             )
         if args.command == "demo" or args.view:
             stream = sys.stderr if args.command == "replay" else sys.stdout

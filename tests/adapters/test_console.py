@@ -63,3 +63,28 @@ async def test_unknown_command_explained(parley: Parley, store: Store) -> None:
     output = await run_lines(parley, store, ["/frobnicate"])
 
     assert "Unknown command `frobnicate`" in output
+
+
+async def test_view_thread_style(parley: Parley, store: Store) -> None:
+    output = await run_lines(
+        parley,
+        store,
+        [
+            "/channel languages en es style=thread",
+            "Tomorrow we are going to the beach with the whole family.",
+            ":view",
+        ],
+    )
+    spanish_view = output.split("as a reader of es sees it")[1]
+
+    assert "[untranslated]" not in spanish_view
+    assert "Alice: [es] Tomorrow we are going to the beach" in spanish_view
+    assert "on request" not in spanish_view
+
+
+async def test_bad_control_shows_usage(parley: Parley, store: Store) -> None:
+    output = await run_lines(parley, store, [":edit m1", ":platform teams", ":delete nosuch"])
+
+    assert "usage: :edit ID TEXT" in output
+    assert "usage: :platform discord|slack" in output
+    assert "(no effect: unknown message" in output

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -130,6 +131,8 @@ class Console:
 
         mirror_user_action(self.sender.record, event)
         outcome = await self.runtime.parley.handle(event, self.sender)
+        if not outcome.actions and not outcome.jobs and not isinstance(event, MessageCreated):
+            self.screen.write("  (no effect: unknown message, or nothing to change)\n")
         await note_language(self.sender.record, self.runtime.store, event)
         if outcome.jobs:
             platform = event.place.platform
@@ -158,25 +161,59 @@ class Console:
     def _control(self, event_id: str, words: list[str]) -> Event | None:
         state = self.state
         name, args = (words[0], words[1:]) if words else ("help", [])
-        if name == "user" and args:
+        usage = _USAGE.get(name)
+        if usage is None:
+            raise ValueError(f"unknown control :{name}\n{HELP}")
+        if not _USAGE_CHECK[name](args):
+            raise ValueError(f"usage: {usage}")
+
+        if name == "edit":
+            return MessageEdited(event_id, state.place(), state.author(), args[0], args[1])
+        if name == "delete":
+            return MessageDeleted(event_id, state.place(), args[0])
+        if name == "react":
+            return ReactionAdded(event_id, state.place(), state.author(), args[0], args[1])
+        if name == "user":
             state.user = args[0]
             state.admin = args[1:] == ["admin"]
-            self.screen.write(f"  you are {state.user}{' (admin)' if state.admin else ''}\n")
-        elif name == "channel" and args:
+        elif name == "channel":
             state.channel = args[0].lstrip("#")
-        elif name == "platform" and args and args[0] in ("discord", "slack"):
+        elif name == "platform":
             state.platform = args[0]
-        elif name == "locale" and args:
+        elif name == "locale":
             state.locale = args[0]
-        elif name == "edit" and len(args) == 2:
-            return MessageEdited(event_id, state.place(), state.author(), args[0], args[1])
-        elif name == "delete" and len(args) == 1:
-            return MessageDeleted(event_id, state.place(), args[0])
-        elif name == "react" and len(args) == 2:
-            return ReactionAdded(event_id, state.place(), state.author(), args[0], args[1])
         else:
-            raise ValueError(HELP)
+            self.screen.write(HELP + "\n")
+            return None
+        admin = " (admin)" if state.admin else ""
+        self.screen.write(
+            f"  you are {state.user}{admin} in #{state.channel} on {state.platform}, "
+            f"locale {state.locale}\n"
+        )
         return None
+
+
+# Console controls, how to write each, and a check of its arguments.
+_USAGE = {
+    "help": ":help",
+    "user": ":user NAME [admin]",
+    "channel": ":channel NAME",
+    "platform": ":platform discord|slack",
+    "locale": ":locale CODE",
+    "edit": ":edit ID TEXT",
+    "delete": ":delete ID",
+    "react": ":react ID EMOJI",
+}
+_USAGE_CHECK: dict[str, Callable[[list[str]], bool]] = {
+    "help": lambda args: True,
+    "user": lambda args: len(args) == 1 or args[1:] == ["admin"],
+    "channel": lambda args: len(args) == 1,
+    "platform": lambda args: args in (["discord"], ["slack"]),
+    "locale": lambda args: len(args) == 1,
+    "edit": lambda args: len(args) == 2,
+    "delete": lambda args: len(args) == 1,
+    "react": lambda args: len(args) == 2,
+}
 
 
 async def run_console(

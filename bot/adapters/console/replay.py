@@ -116,6 +116,7 @@ def mirror_user_action(record: ChatRecord, event: Event) -> None:
                     by_parley=False,
                     reply_to=event.reply_to,
                     thread=place.thread,
+                    from_bot=event.author.is_bot or event.is_webhook,
                 )
             )
     elif isinstance(event, MessageEdited):

@@ -27,6 +27,7 @@ class ChatMessage:
     reply_to: str | None = None
     thread: str | None = None
     edited: bool = False
+    from_bot: bool = False
 
 
 @dataclass

@@ -12,7 +12,8 @@ async def render_views(record: ChatRecord, store: Store) -> str:
 
     A linked channel is shown once, in its own language. A multilingual channel is shown
     once per language: originals in that language, and Parley's copy in that language for
-    the rest (or the original, marked untranslated, when there is none).
+    the rest (or the original, marked untranslated, when there is none). Lines marked ↪
+    are posts Parley made; a message from a bot that Parley ignored carries [bot].
     """
     blocks: list[str] = []
     for (platform, space, channel), messages in sorted(record.channels.items()):
@@ -20,10 +21,13 @@ async def render_views(record: ChatRecord, store: Store) -> str:
         if config is not None and config.mode == "multilingual":
             for language in config.languages:
                 title = f"#{channel} ({platform}) as a reader of {language} sees it"
-                blocks.append(_block(title, _multilingual_lines(messages, language)))
-        else:
-            language = config.languages[0] if config is not None else "any"
-            title = f"#{channel} ({platform}, {language})"
+                lines = _multilingual_lines(messages, language, config.languages)
+                blocks.append(_block(title, lines))
+        elif config is not None:
+            title = f"#{channel} ({platform}, {config.languages[0]})"
+            blocks.append(_block(title, [_line(message, messages) for message in messages]))
+        elif messages:
+            title = f"#{channel} ({platform}, no Parley set-up)"
             blocks.append(_block(title, [_line(message, messages) for message in messages]))
 
     if record.private:
@@ -34,7 +38,9 @@ async def render_views(record: ChatRecord, store: Store) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _multilingual_lines(messages: list[ChatMessage], language: str) -> list[str]:
+def _multilingual_lines(
+    messages: list[ChatMessage], language: str, channel_languages: tuple[str, ...]
+) -> list[str]:
     lines: list[str] = []
     for message in messages:
         if message.by_parley:
@@ -43,19 +49,17 @@ def _multilingual_lines(messages: list[ChatMessage], language: str) -> list[str]
             lines.append(_line(message, messages))
         else:
             lines.append(_copy_line(message, messages, language))
-        lines.extend(_thread_lines(message, messages))
+        lines.extend(_on_request_lines(message, messages, channel_languages))
     return lines
 
 
 def _copy_line(message: ChatMessage, messages: list[ChatMessage], language: str) -> str:
+    """Show the channel's copy of `message` in `language`, under the original author's name."""
     copy = next(
         (
             other
             for other in messages
-            if other.by_parley
-            and other.origin == message.id
-            and other.language == language
-            and other.thread is None
+            if other.by_parley and other.origin == message.id and other.language == language
         ),
         None,
     )
@@ -65,32 +69,22 @@ def _copy_line(message: ChatMessage, messages: list[ChatMessage], language: str)
     return _line(shown, messages) + f"   [from {message.language}]"
 
 
-def _thread_lines(message: ChatMessage, messages: list[ChatMessage]) -> list[str]:
-    """Show translations asked for with a flag reaction, which Parley posts in a thread."""
+def _on_request_lines(
+    message: ChatMessage, messages: list[ChatMessage], channel_languages: tuple[str, ...]
+) -> list[str]:
+    """Show translations asked for with a flag reaction: thread posts in other languages."""
     return [
         f"      └ thread, {other.language} on request: {other.text}"
         for other in messages
         if other.by_parley
-        and other.thread == message.id
-        and other.reply_to is None
         and other.origin == message.id
-        and _is_on_request(other, messages)
+        and other.thread == message.id
+        and other.language not in channel_languages
     ]
-
-
-def _is_on_request(post: ChatMessage, messages: list[ChatMessage]) -> bool:
-    # Thread-style copies of a multilingual channel are in the thread too; a post counts as
-    # asked for when no other copy of the same original shares its language.
-    same = [
-        other
-        for other in messages
-        if other.by_parley and other.origin == post.origin and other.language == post.language
-    ]
-    return len(same) == 1 and post.author == "Parley"
 
 
 def _line(message: ChatMessage, messages: list[ChatMessage]) -> str:
-    marks = " (edited)" if message.edited else ""
+    marks = (" (edited)" if message.edited else "") + (" [bot]" if message.from_bot else "")
     relay = "↪ " if message.by_parley else ""
     replied = next((other for other in messages if other.id == message.reply_to), None)
     reply = f"(replying to {replied.author}) " if replied is not None else ""
