@@ -19,6 +19,7 @@ from bot.core.detect import LanguageDetector
 from bot.core.errors import EngineError
 from bot.core.ports import TranslationEngine
 from bot.core.relay import Relay
+from bot.core.space_store import SpaceStore
 from bot.core.store import Store
 from bot.core.translate import TranslationService
 from bot.embedded_redis import EmbeddedRedis
@@ -84,11 +85,11 @@ class Runtime:
         engines: dict[str, TranslationEngine] = {
             "apertium": ApertiumEngine(apertium_url, timeout=settings.engine_timeout_s),
         }
-        translator = TranslationService(store, engines)
+        translator = TranslationService(store, engines, SpaceStore(store, settings.engine_chain()))
         detector = LanguageDetector()
         # lingua loads its models on the first call (~1 s); pay that at start, not on a message.
         detector.detect("warming up the language models", ("en", "es"))
-        relay = Relay(store, translator, detector, settings.default_engine)
+        relay = Relay(store, translator, detector)
         jobs = (
             None
             if role == "worker"

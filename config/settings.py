@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+ENGINE_NAMES = ("apertium",)
+
 
 class SettingsError(Exception):
     """The environment holds a missing or invalid setting; the message names the variable."""
@@ -24,7 +26,7 @@ class Settings(BaseSettings):
     )
     queue_name: str = Field(default="parley", alias="PARLEY_QUEUE", pattern=r"^[A-Za-z0-9_.-]+$")
     apertium_url: str | None = Field(default=None, alias="APERTIUM_URL")
-    default_engine: Literal["apertium"] = Field(default="apertium", alias="PARLEY_ENGINE")
+    engines: str = Field(default="apertium", alias="PARLEY_ENGINES")
     engine_timeout_s: float = Field(default=10.0, alias="PARLEY_ENGINE_TIMEOUT", gt=0, le=120)
     cache_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_CACHE_TTL", ge=60)
     message_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_MESSAGE_TTL", ge=60)
@@ -42,6 +44,21 @@ class Settings(BaseSettings):
         if not re.match(r"^(redis|rediss|unix|http|https)://", value):
             raise ValueError("expected a URL such as redis://127.0.0.1:6379/0 or http://host:port")
         return value
+
+    @field_validator("engines")
+    @classmethod
+    def _check_engines(cls, value: str) -> str:
+        names = [name for name in value.replace(",", " ").split() if name]
+        if not names:
+            raise ValueError("expected at least one engine, e.g. apertium or deepl,apertium")
+        unknown = [name for name in names if name not in ENGINE_NAMES]
+        if unknown:
+            raise ValueError(f"unknown engine {unknown[0]!r}; known: {', '.join(ENGINE_NAMES)}")
+        return ",".join(names)
+
+    def engine_chain(self) -> tuple[str, ...]:
+        """Return the default engine chain: primary first, then fallbacks."""
+        return tuple(self.engines.split(","))
 
     @field_validator("log_level", mode="before")
     @classmethod

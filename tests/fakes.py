@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import re
 
-from bot.core.errors import EngineError, UnsupportedPairError
+from bot.core.errors import EngineError, EngineUnavailableError, UnsupportedPairError
+from bot.core.ports import EngineRequest, EngineResult
 
 _PLACEHOLDER = re.compile(r"⟦\d+⟧")
 
@@ -15,14 +16,20 @@ class FakeEngine:
 
     Placeholders are kept. Switches: `drop_placeholders` loses them and `invent_placeholders`
     adds an unknown one (both count down per call); `fail` raises EngineError and
-    `supports_fails` makes `supports` raise it; `echo` returns the input; `delay_s` waits
-    before answering. `calls` records requests.
+    `supports_fails` makes `supports` raise it; `unavailable` (seconds to retry after)
+    raises EngineUnavailableError; `echo` returns the input; `delay_s` waits before
+    answering. `requests` records each request and `calls` each (text, source, target).
     """
 
     name = "fake"
+    max_targets = 8
+    paid = False
+    uses_glossary = False
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []
+        self.requests: list[EngineRequest] = []
+        self.unavailable: float | None = None
         self.drop_placeholders = 0
         self.invent_placeholders = 0
         self.fail = False
@@ -31,14 +38,29 @@ class FakeEngine:
         self.unsupported: set[tuple[str, str]] = set()
         self.supports_fails = False
 
-    async def translate(self, text: str, source: str, target: str) -> str:
-        self.calls.append((text, source, target))
+    async def translate(self, request: EngineRequest) -> EngineResult:
+        self.requests.append(request)
         if self.delay_s:
             await asyncio.sleep(self.delay_s)
         if self.fail:
             raise EngineError("fake engine switched to fail")
-        if (source, target) in self.unsupported:
-            raise UnsupportedPairError(self.name, source, target)
+        if self.unavailable is not None:
+            raise EngineUnavailableError(
+                "fake engine switched to unavailable", retry_after=self.unavailable
+            )
+        translations: dict[str, str] = {}
+        failures: dict[str, EngineError] = {}
+        for target in request.targets:
+            self.calls.append((request.text, request.source, target))
+            if (request.source, target) in self.unsupported:
+                failures[target] = UnsupportedPairError(self.name, request.source, target)
+            else:
+                translations[target] = self._one(request.text, target)
+        return EngineResult(
+            translations, billed_characters=len(request.text) * len(translations), failures=failures
+        )
+
+    def _one(self, text: str, target: str) -> str:
         if self.echo:
             return text
         if self.invent_placeholders:

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shlex
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core import i18n
+from bot.core.engine_commands import EngineCommands
 from bot.core.errors import EngineError, UserError
 from bot.core.events import Command, Place
 from bot.core.languages import parse_language, parse_languages
 from bot.core.relay import Relay
 from bot.core.store import MessageRef, Store
-from bot.core.translate import TranslationService
+from bot.core.translate import SpaceRef, TranslationService
 
 MAX_LINKED_CHANNELS = 10
 STYLES = ("reply", "thread")
@@ -62,6 +64,27 @@ COMMAND_SPECS: dict[str, CommandSpec] = {
         CommandSpec("translate", ("message", "language"), ("message",), False, "help.translate"),
         CommandSpec("bots allow", ("user",), ("user",), True, "help.bots_allow"),
         CommandSpec("bots deny", ("user",), ("user",), True, "help.bots_deny"),
+        CommandSpec(
+            "engine set", ("engines",), ("engines",), True, "help.engine_set", rest="engines"
+        ),
+        CommandSpec("formality set", ("formality",), ("formality",), True, "help.formality_set"),
+        CommandSpec("budget set", ("characters", "tokens"), (), True, "help.budget_set"),
+        CommandSpec("usage", ("month",), (), True, "help.usage"),
+        CommandSpec(
+            "glossary add",
+            ("source", "target", "term", "translation"),
+            ("source", "target", "term", "translation"),
+            True,
+            "help.glossary_add",
+        ),
+        CommandSpec(
+            "glossary remove",
+            ("source", "target", "term"),
+            ("source", "target", "term"),
+            True,
+            "help.glossary_remove",
+        ),
+        CommandSpec("glossary list", ("source", "target"), (), False, "help.glossary_list"),
     )
 }
 
@@ -72,7 +95,11 @@ def parse_command_text(text: str) -> tuple[str, dict[str, str]]:
     Words like ``style=thread`` set that option; other words fill the options in order,
     except that a spec's `rest` option takes them all. Raises UserError for an unknown name.
     """
-    words = text.strip().lstrip("/").split()
+    try:
+        # Quotes group words, as in: /glossary add en es "pull request" "solicitud de cambios"
+        words = shlex.split(text.strip().lstrip("/"))
+    except ValueError:
+        raise UserError("error.quotes") from None
     for length in (2, 1):
         spec = COMMAND_SPECS.get(" ".join(words[:length]))
         if spec is not None:
@@ -116,6 +143,7 @@ class CommandHandler:
         self.store = store
         self.translator = translator
         self.relay = relay
+        self.engines = EngineCommands(translator)
         self._handlers: dict[str, Callable[[Command], Awaitable[str | CommandReply]]] = {
             "help": self.help,
             "settings": self.settings,
@@ -127,6 +155,13 @@ class CommandHandler:
             "translate": self.translate,
             "bots allow": self.bots_allow,
             "bots deny": self.bots_deny,
+            "engine set": self.engines.engine_set,
+            "formality set": self.engines.formality_set,
+            "budget set": self.engines.budget_set,
+            "usage": self.engines.usage,
+            "glossary add": self.engines.glossary_add,
+            "glossary remove": self.engines.glossary_remove,
+            "glossary list": self.engines.glossary_list,
         }
 
     async def run(self, command: Command) -> CommandReply:
@@ -182,7 +217,8 @@ class CommandHandler:
             )
             lines.append(i18n.t("settings.linked", locale, channels=channels))
         lines.append(i18n.t("settings.reading", locale, language=reading or "-"))
-        lines.append(i18n.t("settings.engine", locale, engine=self.relay.engine_name))
+        chain = await self.engines.chain(place)
+        lines.append(i18n.t("settings.engine", locale, engine=" → ".join(chain)))
         return "\n".join(lines)
 
     async def channel_languages(self, command: Command) -> str:
@@ -199,7 +235,7 @@ class CommandHandler:
             raise UserError("error.channel_linked")
 
         # The engine check comes first: if it fails, nothing has been saved.
-        note = await self._unsupported_note(languages, locale)
+        note = await self._unsupported_note(place, languages, locale)
         await self.store.set_multilingual(place, languages, style)
         reply = i18n.t("channel.multilingual", locale, languages=" ".join(languages), style=style)
         return reply + note
@@ -237,7 +273,7 @@ class CommandHandler:
         group = hashlib.sha256("|".join(sorted(members)).encode()).hexdigest()[:16]
         channels = " ".join(f"#{key.split(':', 2)[2]}:{lang}" for key, lang in members.items())
         languages = tuple(dict.fromkeys(members.values()))
-        note = await self._unsupported_note(languages, locale)
+        note = await self._unsupported_note(here, languages, locale)
         await self.store.create_group(group, members)
         return i18n.t("link.created", locale, channels=channels) + note
 
@@ -277,7 +313,11 @@ class CommandHandler:
         if source == target:
             return i18n.t("translate.same", locale, language=target)
         translation = await self.translator.translate(
-            stored.text, source, target, self.relay.engine_name
+            stored.text,
+            source,
+            target,
+            self.relay.engine_name,
+            space=SpaceRef(place.platform, place.space),
         )
         if translation is None:
             return i18n.t("translate.same", locale, language=target)
@@ -300,23 +340,32 @@ class CommandHandler:
         await self.store.allow_bot(command.place.platform, command.place.space, bot, False)
         return i18n.t("bots.denied", command.author.locale, user=bot)
 
-    async def _unsupported_note(self, languages: tuple[str, ...], locale: str) -> str:
-        """Name the language pairs the engine cannot translate, so admins know before it matters."""
-        engine = self.translator.engine(self.relay.engine_name)
-        try:
-            missing = [
-                f"{source}→{target}"
-                for source in languages
-                for target in languages
-                if source != target and not await engine.supports(source, target)
-            ]
-        except EngineError:
-            raise UserError("error.engine_failed", engine=engine.name) from None
+    async def _unsupported_note(self, place: Place, languages: tuple[str, ...], locale: str) -> str:
+        """Name the language pairs no engine of the space can translate, before it matters."""
+        chain = await self.engines.chain(place)
+        missing: list[str] = []
+        for source in languages:
+            for target in languages:
+                if source != target and not await self._any_supports(chain, source, target):
+                    missing.append(f"{source}→{target}")
         if not missing:
             return ""
         return "\n" + i18n.t(
-            "channel.unsupported", locale, engine=engine.name, pairs=", ".join(missing)
+            "channel.unsupported", locale, engine=" → ".join(chain), pairs=", ".join(missing)
         )
+
+    async def _any_supports(self, chain: tuple[str, ...], source: str, target: str) -> bool:
+        failed: str | None = None
+        for name in chain:
+            engine = self.translator.engine(name)
+            try:
+                if await engine.supports(source, target):
+                    return True
+            except EngineError:
+                failed = name
+        if failed is not None:
+            raise UserError("error.engine_failed", engine=failed)
+        return False
 
 
 _USER_ID = re.compile(r"^<?@?!?(?P<id>[A-Za-z0-9_.-]{1,64})(?:\|[^>]*)?>?$")

@@ -24,7 +24,7 @@ from bot.core.ports import JobQueue, Sender
 from bot.core.relay import Destination, Plan, Relay
 from bot.core.split import split_message
 from bot.core.store import MessageRef, Store, StoredMessage
-from bot.core.translate import TranslationService
+from bot.core.translate import SpaceRef, TranslationService
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class Parley:
 
         plan = await self.relay.plan(message, config)
         await self.store.set_message_language(ref, plan.source)
+        await self.translator.spaces.remember(ref.platform, ref.space, ref.channel, event.text)
         if event.place.thread is not None:
             plan = _into_thread(plan, event.place)
         return Outcome(actions=await self.relay.apply(plan, sender))
@@ -223,7 +224,11 @@ class Parley:
 
         source = stored.language
         translation = await self.translator.translate(
-            stored.text, source, language, self.relay.engine_name
+            stored.text,
+            source,
+            language,
+            self.relay.engine_name,
+            space=SpaceRef(original.platform, original.space),
         )
         if translation is None or translation.fallback:
             # A reaction has no private reply on Discord, so a failure stays silent here;

@@ -35,3 +35,18 @@ class UnsupportedPairError(EngineError):
         self.engine = engine
         self.source = source
         self.target = target
+
+
+class EngineUnavailableError(EngineError):
+    """The engine cannot serve requests for now: timeout, 5xx, rate limit or used-up quota.
+
+    `retry_after` is the number of seconds the provider asked to wait, when it said.
+    `quota` is True when the account's quota is used up (DeepL's 456).
+    """
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, quota: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.quota = quota

@@ -2,22 +2,72 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.core.actions import Action
+from bot.core.errors import EngineError
+
+
+@dataclass(frozen=True)
+class GlossaryTerm:
+    """A term and the translation a space wants for it, in one target language."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
+class EngineRequest:
+    """One text to translate into one or more languages.
+
+    `text` has its protected tokens replaced by placeholders such as ``⟦0⟧``, which the
+    engine must keep. `context` holds the channel's previous messages, oldest first, to help
+    with meaning; it is never translated or billed as output. `glossaries` maps a target
+    language to the space's terms for that language. `formality` is "more", "less" or None.
+    """
+
+    text: str
+    source: str
+    targets: tuple[str, ...]
+    context: tuple[str, ...] = ()
+    glossaries: Mapping[str, tuple[GlossaryTerm, ...]] = field(default_factory=dict)
+    formality: str | None = None
+
+
+@dataclass(frozen=True)
+class EngineResult:
+    """Translations by target language, with what the provider billed for them.
+
+    A target can fail on its own while the others succeed (an LLM answer that did not
+    validate for that language, a pair with no route): it is then missing from
+    `translations` and its error is in `failures`.
+    """
+
+    translations: Mapping[str, str]
+    billed_characters: int = 0
+    tokens: int = 0
+    failures: Mapping[str, EngineError] = field(default_factory=dict)
 
 
 class TranslationEngine(Protocol):
-    """A machine-translation engine.
+    """A machine-translation engine. Language codes are ISO 639-1.
 
-    `translate` receives text whose protected tokens are already replaced by placeholders
-    such as ``⟦0⟧`` and must leave those placeholders in place. Raises `EngineError` (or
-    `UnsupportedPairError`) when it cannot translate. Language codes are ISO 639-1.
+    `translate` raises `EngineError` when the whole request fails: `UnsupportedPairError`
+    when there is no route, `EngineUnavailableError` (with `retry_after` seconds, if the
+    provider said) for timeouts, 5xx, 429 and exhausted quotas. `max_targets` is how many
+    target languages one call may carry. `paid` engines count against space budgets.
+    `uses_glossary` engines apply glossaries themselves; for the others the pipeline
+    protects glossary terms as tokens and substitutes their translations.
     """
 
     name: str
+    max_targets: int
+    paid: bool
+    uses_glossary: bool
 
-    async def translate(self, text: str, source: str, target: str) -> str: ...
+    async def translate(self, request: EngineRequest) -> EngineResult: ...
 
     async def supports(self, source: str, target: str) -> bool: ...
 

@@ -3,21 +3,24 @@ applying a plan through an adapter (posts, edits, deletes and the message map)."
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from bot.core import i18n
 from bot.core.actions import Action, ActionKind
 from bot.core.detect import LanguageDetector
 from bot.core.ports import Sender
 from bot.core.split import split_message
 from bot.core.store import ChannelConfig, Copy, MessageRef, Store, StoredMessage
-from bot.core.translate import TranslationService
+from bot.core.translate import SpaceRef, Translation, TranslationService
 
 log = logging.getLogger(__name__)
 
 BOT_NAME = "Parley"
+# A channel hears about a replaced engine at most once in this many seconds.
+NOTICE_EVERY_S = 3600
 
 
 @dataclass(frozen=True)
@@ -47,11 +50,27 @@ class CopyPlan:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A note to post once in a channel when its primary engine had to be replaced.
+
+    `key` identifies the situation, so the same note is not posted again for a while.
+    """
+
+    platform: str
+    space: str
+    channel: str
+    language: str
+    text: str
+    key: str
+
+
+@dataclass(frozen=True)
 class Plan:
     original: MessageRef
     rev: int
     source: str | None
     copies: tuple[CopyPlan, ...] = field(default_factory=tuple)
+    notice: Notice | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -62,7 +81,8 @@ class Plan:
             CopyPlan(Destination(**item["destination"]), item["text"], tuple(item["existing"]))
             for item in data["copies"]
         )
-        return cls(MessageRef(**data["original"]), int(data["rev"]), data["source"], copies)
+        notice = Notice(**data["notice"]) if data.get("notice") else None
+        return cls(MessageRef(**data["original"]), int(data["rev"]), data["source"], copies, notice)
 
 
 class Relay:
@@ -73,8 +93,9 @@ class Relay:
         store: Store,
         translator: TranslationService,
         detector: LanguageDetector,
-        engine_name: str,
+        engine_name: str | None = None,
     ) -> None:
+        """`engine_name` pins one engine for every space; None uses each space's chain."""
         self.store = store
         self.translator = translator
         self.detector = detector
@@ -158,9 +179,22 @@ class Relay:
         wanted = await self.destinations(message, config, source)
         existing = {copy.destination(): copy for copy in await self.store.copies_of(message.ref)}
 
-        texts = await asyncio.gather(
-            *(self._copy_text(message, config, source, destination) for destination in wanted)
-        )
+        translations: dict[str, Translation] = {}
+        if source is not None and wanted:
+            ref = message.ref
+            context = await self.translator.spaces.context(ref.platform, ref.space, ref.channel)
+            translations = await self.translator.translate_many(
+                message.text,
+                source,
+                tuple(destination.language for destination in wanted),
+                self.engine_name,
+                space=SpaceRef(ref.platform, ref.space),
+                context=context,
+            )
+        texts = [
+            self._copy_text(message, config, source, translations.get(destination.language))
+            for destination in wanted
+        ]
         copies: list[CopyPlan] = []
         for destination, text in zip(wanted, texts, strict=True):
             current = existing.pop(destination.key(), None)
@@ -171,20 +205,18 @@ class Relay:
         for stale in existing.values():
             destination = Destination(stale.platform, stale.space, stale.channel, stale.language)
             copies.append(CopyPlan(destination, None, stale.parts))
-        return Plan(message.ref, message.rev, source, tuple(copies))
+        notice = _notice(message, config, translations.values())
+        return Plan(message.ref, message.rev, source, tuple(copies), notice)
 
-    async def _copy_text(
+    def _copy_text(
         self,
         message: StoredMessage,
         config: ChannelConfig,
         source: str | None,
-        destination: Destination,
+        translation: Translation | None,
     ) -> str | None:
         if source is None:
             return None
-        translation = await self.translator.translate(
-            message.text, source, destination.language, self.engine_name
-        )
         if config.mode == "linked":
             # Linked channels relay every message; untranslatable text goes through as it is.
             return translation.text if translation else message.text
@@ -211,6 +243,21 @@ class Relay:
         sent: list[Action] = []
         for copy_plan in plan.copies:
             sent.extend(await self._apply_copy(plan.original, copy_plan, sender))
+        if plan.notice is not None and await self.store.acquire_lock(
+            plan.notice.key, ttl_s=NOTICE_EVERY_S
+        ):
+            notice = plan.notice
+            action = Action(
+                kind=ActionKind.POST,
+                platform=notice.platform,
+                space=notice.space,
+                channel=notice.channel,
+                text=notice.text,
+                origin=plan.original.message,
+                language=notice.language,
+            )
+            await sender.send(action)
+            sent.append(action)
         return sent
 
     async def _apply_copy(
@@ -284,3 +331,20 @@ class Relay:
             avatar_url=destination.avatar_url,
             language=destination.language,
         )
+
+
+def _notice(
+    message: StoredMessage, config: ChannelConfig, translations: Iterable[Translation]
+) -> Notice | None:
+    """Say once in the channel when its primary engine was replaced, and why."""
+    degraded = next((found for found in translations if found.degraded_from), None)
+    if degraded is None or degraded.degraded_from is None:
+        return None
+    ref = message.ref
+    language = config.languages[0]
+    reason = degraded.degraded_reason or "unavailable"
+    text = i18n.t(
+        f"notice.{reason}", language, primary=degraded.degraded_from, engine=degraded.engine
+    )
+    key = f"notice:{ref.platform}:{ref.space}:{ref.channel}:{degraded.degraded_from}:{reason}"
+    return Notice(ref.platform, ref.space, ref.channel, language, text, key)

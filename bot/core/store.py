@@ -340,6 +340,13 @@ class Store:
     async def cache_translation(self, cache_key: str, text: str) -> None:
         await self.redis.set(self.key("cache", cache_key), text, ex=self.cache_ttl_s)
 
+    async def share_result(self, key: str, payload: str, ttl_s: int) -> None:
+        """Leave a result for peer processes waiting on the same engine call."""
+        await self.redis.set(self.key("shared", key), payload, ex=ttl_s)
+
+    async def shared_result(self, key: str) -> str | None:
+        return _opt_str(await self.redis.get(self.key("shared", key)))
+
     async def acquire_lock(self, name: str, ttl_s: int) -> bool:
         return bool(await self.redis.set(self.key("lock", name), "1", nx=True, ex=ttl_s))
 

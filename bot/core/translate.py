@@ -1,18 +1,28 @@
-"""The translation pipeline: protect tokens, consult the cache, call the engine, verify, restore."""
+"""The translation pipeline: protect tokens, consult the cache, call the space's engine
+chain, verify and restore tokens, count usage, and fall back when engines fail."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import logging
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.core import i18n
-from bot.core.errors import EngineError, TokenMismatchError, UnsupportedPairError
-from bot.core.ports import TranslationEngine
+from bot.core.errors import (
+    EngineError,
+    EngineUnavailableError,
+    ParleyError,
+    TokenMismatchError,
+    UnsupportedPairError,
+)
+from bot.core.glossary import protect_terms
+from bot.core.ports import EngineRequest, EngineResult, GlossaryTerm, TranslationEngine
+from bot.core.space_store import SpaceSettings, SpaceStore
 from bot.core.store import Store
 from bot.core.tokens import ProtectedText, is_translatable, protect, restore
 
@@ -23,10 +33,12 @@ _PLACEHOLDER = re.compile(r"⟦\d+⟧")
 _PLACEHOLDER_SPLIT = re.compile(r"(⟦\d+⟧)")
 # The piece-by-piece retry makes one engine call per run of words between tokens.
 _MAX_PIECES = 12
-
 # How long a process waits for another process that is translating the same text.
 _PEER_WAIT_S = 5.0
 _PEER_POLL_S = 0.05
+# How long an engine is left alone after it failed, when the provider did not say.
+DEFAULT_DOWN_S = 30.0
+QUOTA_DOWN_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -34,8 +46,10 @@ class Translation:
     """A finished translation.
 
     `fallback` marks the original text sent with a short note; `reason` then says why:
-    "damaged" (a protected token did not survive), "failed" (engine error) or
-    "unsupported" (the engine has no route between the two languages).
+    "damaged" (a protected token did not survive), "failed" (every engine failed) or
+    "unsupported" (no engine has a route between the two languages). `degraded_from` names
+    the space's primary engine when another engine had to step in, and `degraded_reason`
+    says why ("unavailable", "quota", "budget").
     """
 
     text: str
@@ -45,19 +59,47 @@ class Translation:
     cached: bool = False
     fallback: bool = False
     reason: str | None = None
+    degraded_from: str | None = None
+    degraded_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SpaceRef:
+    """The space a translation is for: its settings, budget, glossary and usage apply."""
+
+    platform: str
+    space: str
+
+
+@dataclass
+class _Job:
+    """The targets of one text still waiting for an engine, and what happened so far."""
+
+    text: str
+    source: str
+    protected: dict[str, ProtectedText]
+    done: dict[str, Translation] = field(default_factory=dict)
+    errors: dict[str, ParleyError] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
 class TranslationService:
-    """Translates chat text between languages with an engine chosen by name.
+    """Translates chat text with a space's engine chain.
 
-    Returns None when there is nothing to translate: same language, untranslatable text
-    (emoji, links, code only), or an engine output equal to the input.
+    Returns nothing for a target when there is nothing to translate: the same language,
+    untranslatable text (emoji, links, code only), or an engine output equal to the input.
     """
 
-    def __init__(self, store: Store, engines: Mapping[str, TranslationEngine]) -> None:
+    def __init__(
+        self,
+        store: Store,
+        engines: Mapping[str, TranslationEngine],
+        spaces: SpaceStore | None = None,
+    ) -> None:
         self.store = store
         self.engines = dict(engines)
-        self._inflight: dict[str, asyncio.Future[str]] = {}
+        self.spaces = spaces or SpaceStore(store, tuple(self.engines)[:1])
+        self._inflight: dict[str, asyncio.Future[EngineResult]] = {}
         self.engine_calls = 0
 
     def engine(self, name: str) -> TranslationEngine:
@@ -67,70 +109,239 @@ class TranslationService:
             raise EngineError(f"engine {name!r} is not configured") from None
 
     async def translate(
-        self, text: str, source: str, target: str, engine_name: str
+        self,
+        text: str,
+        source: str,
+        target: str,
+        engine_name: str | None = None,
+        *,
+        space: SpaceRef | None = None,
+        context: tuple[str, ...] = (),
     ) -> Translation | None:
-        """Translate `text`; a damaged or failed result falls back to the original with a note."""
-        if source == target or not is_translatable(text):
-            return None
+        """Translate into one language; see `translate_many`."""
+        found = await self.translate_many(
+            text, source, (target,), engine_name, space=space, context=context
+        )
+        return found.get(target)
 
-        protected = protect(text)
-        engine = self.engine(engine_name)
-        cache_key = _cache_key(protected.text, source, target, engine.name)
+    async def translate_many(
+        self,
+        text: str,
+        source: str,
+        targets: tuple[str, ...],
+        engine_name: str | None = None,
+        *,
+        space: SpaceRef | None = None,
+        context: tuple[str, ...] = (),
+    ) -> dict[str, Translation]:
+        """Translate `text` into each target with the space's chain (or `engine_name` alone).
 
+        A target that every engine failed gets the original text with a note (`fallback`).
+        Targets with nothing to translate are left out of the result.
+        """
+        wanted = tuple(dict.fromkeys(target for target in targets if target != source))
+        if not wanted or not is_translatable(text):
+            return {}
+
+        settings = (
+            await self.spaces.settings(space.platform, space.space)
+            if space
+            else SpaceSettings(engines=tuple(self.engines)[:1])
+        )
+        chain = (engine_name,) if engine_name else settings.engines
+        base = protect(text)
+        job = _Job(text, source, {target: base for target in wanted})
+        primary = chain[0]
+
+        for name in chain:
+            pending = [target for target in wanted if target not in job.done]
+            if not pending:
+                break
+            engine = self.engine(name)
+            reason = await self._skip_reason(engine, space, settings)
+            if reason is not None:
+                for target in pending:
+                    job.skipped.setdefault(target, reason)
+                continue
+            await self._run_engine(engine, job, pending, space, settings, context)
+
+        results: dict[str, Translation] = {}
+        for target in wanted:
+            found = job.done.get(target)
+            if found is None:
+                found = self._fallback(text, source, target, chain[-1], job.errors.get(target))
+            elif found.engine != primary and not found.fallback:
+                found = _degraded(found, primary, job.skipped.get(target, "unavailable"))
+            if found.text:
+                results[target] = found
+        return results
+
+    async def _skip_reason(
+        self, engine: TranslationEngine, space: SpaceRef | None, settings: SpaceSettings
+    ) -> str | None:
+        """Return why the chain should pass over this engine now, or None to use it."""
+        down = await self.spaces.down_reason(engine.name)
+        if down is not None:
+            return down
+        if engine.paid and space is not None:
+            characters, tokens = await self.spaces.budget_left(
+                space.platform, space.space, settings
+            )
+            if (characters is not None and characters <= 0) or (tokens is not None and tokens <= 0):
+                return "budget"
+        return None
+
+    async def _run_engine(
+        self,
+        engine: TranslationEngine,
+        job: _Job,
+        targets: list[str],
+        space: SpaceRef | None,
+        settings: SpaceSettings,
+        context: tuple[str, ...],
+    ) -> None:
+        """Translate `targets` with one engine, recording successes and errors in `job`."""
+        glossaries: dict[str, tuple[GlossaryTerm, ...]] = {}
+        if space is not None:
+            for target in targets:
+                terms = await self.spaces.glossary(space.platform, space.space, job.source, target)
+                if terms:
+                    glossaries[target] = terms
+        protected = {
+            target: (
+                job.protected[target]
+                if engine.uses_glossary
+                else protect_terms(job.protected[target], glossaries.get(target, ()))
+            )
+            for target in targets
+        }
+
+        misses: list[str] = []
+        for target in targets:
+            cached = await self.store.cached_translation(
+                self._cache_key(
+                    engine, protected[target], job.source, target, glossaries.get(target, ())
+                )
+            )
+            restored = None if cached is None else _restore_or_none(cached, protected[target])
+            if restored is None:
+                misses.append(target)
+            else:
+                job.done[target] = _finish(
+                    job.text, restored, job.source, target, engine.name, cached=True
+                )
+
+        # Targets whose protected text is the same share one request.
+        groups: dict[str, list[str]] = {}
+        for target in misses:
+            groups.setdefault(protected[target].text, []).append(target)
+        for group_targets in groups.values():
+            for start in range(0, len(group_targets), max(1, engine.max_targets)):
+                chunk = tuple(group_targets[start : start + max(1, engine.max_targets)])
+                request = EngineRequest(
+                    text=protected[chunk[0]].text,
+                    source=job.source,
+                    targets=chunk,
+                    context=context,
+                    glossaries={t: glossaries[t] for t in chunk if t in glossaries},
+                    formality=settings.formality,
+                )
+                await self._request(engine, job, request, protected, glossaries, space)
+
+    async def _request(
+        self,
+        engine: TranslationEngine,
+        job: _Job,
+        request: EngineRequest,
+        protected: dict[str, ProtectedText],
+        glossaries: dict[str, tuple[GlossaryTerm, ...]],
+        space: SpaceRef | None,
+    ) -> None:
         try:
-            return await self._translate_checked(protected, source, target, engine, cache_key)
-        except TokenMismatchError as error:
+            result = await self._call_shared(engine, request)
+        except EngineUnavailableError as error:
+            await self._mark_down(engine, error)
+            for target in request.targets:
+                job.errors[target] = error
+                job.skipped.setdefault(target, "quota" if error.quota else "unavailable")
+            return
+        except EngineError as error:
             log.warning(
-                "translation %s->%s by %s damaged a protected token twice (%s); "
-                "posting the original",
-                source,
-                target,
+                "engine %s failed for %s->%s: %s",
                 engine.name,
+                request.source,
+                ",".join(request.targets),
                 error,
             )
-            return self._fallback(text, source, target, engine.name, "damaged")
-        except UnsupportedPairError as error:
-            log.info("translation %s->%s: %s", source, target, error)
-            return self._fallback(text, source, target, engine.name, "unsupported")
-        except EngineError as error:
-            log.warning("translation %s->%s by %s failed: %s", source, target, engine.name, error)
-            return self._fallback(text, source, target, engine.name, "failed")
+            for target in request.targets:
+                job.errors[target] = error
+            return
 
-    async def _translate_checked(
+        if space is not None and (result.billed_characters or result.tokens or engine.paid):
+            await self.spaces.record_usage(
+                space.platform,
+                space.space,
+                engine.name,
+                characters=result.billed_characters,
+                tokens=result.tokens,
+                paid=engine.paid,
+            )
+        for target in request.targets:
+            if target in result.failures or target not in result.translations:
+                job.errors[target] = result.failures.get(
+                    target, EngineError(f"{engine.name} returned no {target} translation")
+                )
+                continue
+            raw = _tidy(result.translations[target], request.text)
+            restored = await self._restore_or_retry(
+                engine, raw, protected[target], job.source, target
+            )
+            if restored is None:
+                job.errors[target] = TokenMismatchError(f"{engine.name} {job.source}->{target}")
+                continue
+            restored_text, final_raw = restored
+            await self.store.cache_translation(
+                self._cache_key(
+                    engine, protected[target], job.source, target, glossaries.get(target, ())
+                ),
+                final_raw,
+            )
+            job.done[target] = _finish(
+                job.text, restored_text, job.source, target, engine.name, cached=False
+            )
+
+    async def _restore_or_retry(
         self,
+        engine: TranslationEngine,
+        raw: str,
         protected: ProtectedText,
         source: str,
         target: str,
-        engine: TranslationEngine,
-        cache_key: str,
-    ) -> Translation | None:
-        cached = await self.store.cached_translation(cache_key)
-        if cached is not None:
-            restored = _restore_or_none(cached, protected)
-            if restored is not None:
-                return self._finish(protected, restored, source, target, engine.name, True)
-
-        raw = await self._call_once(engine, protected.text, source, target, cache_key)
-        raw = _tidy(raw, protected.text)
+    ) -> tuple[str, str] | None:
+        """Restore tokens; when the engine damaged one, retry piece by piece once."""
         try:
-            restored = restore(raw, protected)
+            return restore(raw, protected), raw
         except TokenMismatchError as error:
             # Rule-based engines damage the same token the same way every time (Apertium
             # moved a placeholder into "⟦regarde 0⟧"), so the retry translates the text
             # between tokens piece by piece, which cannot move a token.
             log.info(
-                "translation %s->%s by %s damaged a token (%s); retrying piece by piece",
+                "engine %s damaged a token %s->%s (%s); retrying piece by piece",
+                engine.name,
                 source,
                 target,
-                engine.name,
                 error,
             )
-            raw = _tidy(
+        try:
+            pieces = _tidy(
                 await self._translate_pieces(engine, protected, source, target), protected.text
             )
-            restored = restore(raw, protected)
-        await self.store.cache_translation(cache_key, raw)
-        return self._finish(protected, restored, source, target, engine.name, False)
+            return restore(pieces, protected), pieces
+        except (TokenMismatchError, EngineError) as error:
+            log.warning(
+                "engine %s damaged a token %s->%s twice (%s)", engine.name, source, target, error
+            )
+            return None
 
     async def _translate_pieces(
         self, engine: TranslationEngine, protected: ProtectedText, source: str, target: str
@@ -142,39 +353,40 @@ class TranslationService:
             raise TokenMismatchError(
                 f"{len(wordy)} pieces between tokens is more than {_MAX_PIECES} to retry"
             )
-        translated = await asyncio.gather(
-            *(engine.translate(pieces[index].strip(), source, target) for index in wordy)
+        results = await asyncio.gather(
+            *(
+                engine.translate(EngineRequest(pieces[index].strip(), source, (target,)))
+                for index in wordy
+            )
         )
         self.engine_calls += len(wordy)
-        for index, text in zip(wordy, translated, strict=True):
+        for index, result in zip(wordy, results, strict=True):
+            text = result.translations.get(target)
+            if text is None:
+                raise result.failures.get(target, EngineError("piece not translated"))
+            if _PLACEHOLDER.search(text):
+                raise TokenMismatchError(f"{engine.name} invented a placeholder in {text!r}")
             piece = pieces[index]
             leading = piece[: len(piece) - len(piece.lstrip())]
             trailing = piece[len(piece.rstrip()) :]
-            if _PLACEHOLDER.search(text):
-                raise TokenMismatchError(f"{engine.name} invented a placeholder in {text!r}")
             pieces[index] = f"{leading}{text.strip()}{trailing}"
         return "".join(pieces)
 
-    async def _call_once(
-        self,
-        engine: TranslationEngine,
-        text: str,
-        source: str,
-        target: str,
-        cache_key: str,
-    ) -> str:
+    async def _call_shared(self, engine: TranslationEngine, request: EngineRequest) -> EngineResult:
         """Call the engine, sharing one call among identical concurrent requests.
 
         Within a process, identical requests await the same future. Across processes, a
-        short Redis lock lets one caller translate while the others wait for its cache entry.
+        short Redis lock lets one caller translate while the others wait for its result
+        in the cache.
         """
-        if cache_key in self._inflight:
-            return await asyncio.shield(self._inflight[cache_key])
+        key = _request_key(engine.name, request)
+        if key in self._inflight:
+            return await asyncio.shield(self._inflight[key])
 
-        future: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._inflight[cache_key] = future
+        future: asyncio.Future[EngineResult] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
         try:
-            result = await self._call_across_processes(engine, text, source, target, cache_key)
+            result = await self._call_across_processes(engine, request, key)
             future.set_result(result)
             return result
         except BaseException as error:
@@ -184,59 +396,92 @@ class TranslationService:
             future.exception()
             raise
         finally:
-            self._inflight.pop(cache_key, None)
+            self._inflight.pop(key, None)
 
     async def _call_across_processes(
-        self,
-        engine: TranslationEngine,
-        text: str,
-        source: str,
-        target: str,
-        cache_key: str,
-    ) -> str:
-        lock = f"translate:{cache_key}"
+        self, engine: TranslationEngine, request: EngineRequest, key: str
+    ) -> EngineResult:
+        lock = f"translate:{key}"
         if not await self.store.acquire_lock(lock, ttl_s=int(_PEER_WAIT_S) + 1):
             waited = 0.0
             while waited < _PEER_WAIT_S:
                 await asyncio.sleep(_PEER_POLL_S)
                 waited += _PEER_POLL_S
-                cached = await self.store.cached_translation(cache_key)
+                cached = await self.store.shared_result(key)
                 if cached is not None:
-                    return cached
+                    # The peer paid for this call; this copy of its result bills nothing.
+                    return EngineResult(translations=_loads(cached))
             log.info(
-                "translation %s->%s: peer did not finish in %.1fs, calling %s",
-                source,
-                target,
-                _PEER_WAIT_S,
-                engine.name,
+                "engine %s: peer did not finish in %.1fs, calling it", engine.name, _PEER_WAIT_S
             )
         try:
             self.engine_calls += 1
-            return await engine.translate(text, source, target)
+            result = await engine.translate(request)
+            await self.store.share_result(key, _dumps(result.translations), int(_PEER_WAIT_S) * 2)
+            return result
         finally:
             await self.store.release_lock(lock)
 
-    def _finish(
+    async def _mark_down(self, engine: TranslationEngine, error: EngineUnavailableError) -> None:
+        seconds = error.retry_after or (QUOTA_DOWN_S if error.quota else DEFAULT_DOWN_S)
+        reason = "quota" if error.quota else "unavailable"
+        log.warning(
+            "engine %s is %s; passing over it for %.0fs: %s", engine.name, reason, seconds, error
+        )
+        await self.spaces.mark_down(engine.name, seconds, reason)
+
+    def _cache_key(
         self,
+        engine: TranslationEngine,
         protected: ProtectedText,
-        restored: str,
         source: str,
         target: str,
-        engine: str,
-        cached: bool,
-    ) -> Translation | None:
-        original = restore(protected.text, protected)
-        if _normalize(restored) == _normalize(original):
-            return None
-        return Translation(restored, source, target, engine, cached=cached)
+        terms: tuple[GlossaryTerm, ...],
+    ) -> str:
+        # Case is kept in the key because engines keep it in the output. Glossary terms
+        # change the output of engines that apply them, so they are part of the key.
+        material = _collapse(protected.text)
+        if engine.uses_glossary and terms:
+            material += "\x00" + "\x00".join(f"{t.source}\x01{t.target}" for t in terms)
+        digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+        return f"{engine.name}:{source}:{target}:{digest}"
 
     def _fallback(
-        self, text: str, source: str, target: str, engine: str, reason: str
+        self, text: str, source: str, target: str, engine: str, error: ParleyError | None
     ) -> Translation:
+        if isinstance(error, TokenMismatchError):
+            reason = "damaged"
+        elif isinstance(error, UnsupportedPairError):
+            reason = "unsupported"
+        else:
+            reason = "failed"
         note = i18n.t(f"translation.{reason}", target, engine=engine, source=source, target=target)
         return Translation(
             f"{text}\n({note})", source, target, engine, fallback=True, reason=reason
         )
+
+
+def _finish(
+    original: str, restored: str, source: str, target: str, engine: str, *, cached: bool
+) -> Translation:
+    """Build the translation; an output equal to the input becomes an empty translation."""
+    if _normalize(restored) == _normalize(original):
+        return Translation("", source, target, engine, cached=cached)
+    return Translation(restored, source, target, engine, cached=cached)
+
+
+def _degraded(found: Translation, primary: str, reason: str) -> Translation:
+    return Translation(
+        found.text,
+        found.source,
+        found.target,
+        found.engine,
+        found.cached,
+        found.fallback,
+        found.reason,
+        degraded_from=primary,
+        degraded_reason=reason,
+    )
 
 
 def _tidy(raw: str, sent: str) -> str:
@@ -260,7 +505,24 @@ def _normalize(text: str) -> str:
     return _collapse(text).casefold()
 
 
-def _cache_key(protected_text: str, source: str, target: str, engine: str) -> str:
-    # Case is kept in the key because engines keep it in the output.
-    digest = hashlib.sha256(_collapse(protected_text).encode("utf-8")).hexdigest()[:32]
-    return f"{engine}:{source}:{target}:{digest}"
+def _request_key(engine: str, request: EngineRequest) -> str:
+    material = "\x00".join(
+        (
+            engine,
+            request.source,
+            ",".join(request.targets),
+            request.formality or "",
+            _collapse(request.text),
+            repr(sorted(request.glossaries.items())),
+        )
+    )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
+
+
+def _dumps(translations: Mapping[str, str]) -> str:
+    return json.dumps(dict(translations), ensure_ascii=False)
+
+
+def _loads(raw: str) -> dict[str, str]:
+    data: dict[str, str] = json.loads(raw)
+    return data

@@ -21,7 +21,13 @@ from typing import IO, Any, Final
 
 import aiohttp
 
-from bot.core.errors import EngineError, ParleyError, UnsupportedPairError
+from bot.core.errors import (
+    EngineError,
+    EngineUnavailableError,
+    ParleyError,
+    UnsupportedPairError,
+)
+from bot.core.ports import EngineRequest, EngineResult
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +130,10 @@ class ApertiumEngine:
     """Translation engine backed by an apertium-apy server, with one-pivot routing."""
 
     name = "apertium"
+    # Each target is its own HTTP call; one request may carry several, run concurrently.
+    max_targets = 16
+    paid = False
+    uses_glossary = False
 
     def __init__(
         self,
@@ -141,7 +151,36 @@ class ApertiumEngine:
         self._variants: dict[tuple[str, str], list[str]] = {}
         self._catalog_lock = asyncio.Lock()
 
-    async def translate(self, text: str, source: str, target: str) -> str:
+    async def translate(self, request: EngineRequest) -> EngineResult:
+        """Translate the request into each target; a target with no route fails on its own.
+
+        Apertium has no context, formality or glossary support, so those fields are ignored.
+        Raises `EngineError` when every target failed for a reason other than a missing route.
+        """
+        outcomes = await asyncio.gather(
+            *(
+                self.translate_text(request.text, request.source, target)
+                for target in request.targets
+            ),
+            return_exceptions=True,
+        )
+        translations: dict[str, str] = {}
+        failures: dict[str, EngineError] = {}
+        for target, outcome in zip(request.targets, outcomes, strict=True):
+            if isinstance(outcome, str):
+                translations[target] = outcome
+            elif isinstance(outcome, EngineError):
+                failures[target] = outcome
+            else:
+                raise outcome
+        unreachable = [
+            error for error in failures.values() if not isinstance(error, UnsupportedPairError)
+        ]
+        if unreachable and not translations:
+            raise unreachable[0]
+        return EngineResult(translations, failures=failures)
+
+    async def translate_text(self, text: str, source: str, target: str) -> str:
         """Translate `text` from `source` to `target`, directly or through one pivot language.
 
         Returns `text` unchanged when the languages are equal or the text is blank.
@@ -269,13 +308,16 @@ class ApertiumEngine:
                 body = (await response.read()).decode("utf-8", errors="replace")
         except TimeoutError:
             raise self._failure(
-                f"{action} timed out after {self._timeout.total:g} s at {url}"
+                f"{action} timed out after {self._timeout.total:g} s at {url}", unavailable=True
             ) from None
         except aiohttp.ClientError as exc:
-            raise self._failure(f"{action} failed at {url}: {exc}") from exc
+            raise self._failure(f"{action} failed at {url}: {exc}", unavailable=True) from exc
 
         if status != 200:
-            raise self._failure(f"{action} failed at {url}: HTTP {status}: {_excerpt(body)}")
+            raise self._failure(
+                f"{action} failed at {url}: HTTP {status}: {_excerpt(body)}",
+                unavailable=status >= 500 or status == 429,
+            )
         try:
             payload = json.loads(body)
         except ValueError:
@@ -292,9 +334,10 @@ class ApertiumEngine:
             self._owns_session = True
         return self._session
 
-    def _failure(self, message: str) -> EngineError:
+    def _failure(self, message: str, *, unavailable: bool = False) -> EngineError:
+        """Log and build the error; `unavailable` marks failures worth trying another engine."""
         logger.warning("%s", message)
-        return EngineError(message)
+        return EngineUnavailableError(message) if unavailable else EngineError(message)
 
 
 def _parse_pair_list(

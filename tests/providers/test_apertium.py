@@ -95,38 +95,38 @@ def listening_addresses(port: int) -> set[str]:
 
 async def test_translate_en_es(engine: ApertiumEngine) -> None:
     text = "Today the weather is very good."
-    translated = await engine.translate(text, "en", "es")
+    translated = await engine.translate_text(text, "en", "es")
     assert translated
     assert translated != text
     assert "hoy" in translated.lower()
 
 
 async def test_placeholders_survive(engine: ApertiumEngine) -> None:
-    translated = await engine.translate("Hello ⟦0⟧, look at ⟦1⟧ today.", "en", "es")
+    translated = await engine.translate_text("Hello ⟦0⟧, look at ⟦1⟧ today.", "en", "es")
     assert translated.count("⟦0⟧") == 1
     assert translated.count("⟦1⟧") == 1
 
 
 async def test_unknown_words_unmarked(engine: ApertiumEngine) -> None:
-    translated = await engine.translate("The xyzzyq is red.", "en", "es")
+    translated = await engine.translate_text("The xyzzyq is red.", "en", "es")
     assert "xyzzyq" in translated
     assert "*" not in translated
 
 
 async def test_outer_whitespace_kept(engine: ApertiumEngine) -> None:
-    translated = await engine.translate("I see the house.\n", "en", "es")
+    translated = await engine.translate_text("I see the house.\n", "en", "es")
     assert not translated.startswith(" ")
     assert translated.endswith(".\n")
 
 
 async def test_pivot_en_fr(engine: ApertiumEngine) -> None:
-    translated = await engine.translate("The house is red.", "en", "fr")
+    translated = await engine.translate_text("The house is red.", "en", "fr")
     assert await engine.route("en", "fr") == ["en", "es", "fr"]
     assert "maison" in translated.lower()
 
 
 async def test_pivot_fr_en(engine: ApertiumEngine) -> None:
-    translated = await engine.translate("La maison est rouge.", "fr", "en")
+    translated = await engine.translate_text("La maison est rouge.", "fr", "en")
     assert await engine.route("fr", "en") == ["fr", "es", "en"]
     assert "house" in translated.lower()
 
@@ -153,14 +153,14 @@ async def test_supports_routes(engine: ApertiumEngine) -> None:
 
 async def test_unsupported_pair_raises(engine: ApertiumEngine) -> None:
     with pytest.raises(UnsupportedPairError) as caught:
-        await engine.translate("こんにちは", "ja", "ko")
+        await engine.translate_text("こんにちは", "ja", "ko")
     assert caught.value.source == "ja"
     assert caught.value.target == "ko"
 
 
 async def test_same_language_unchanged(engine: ApertiumEngine) -> None:
-    assert await engine.translate("Hello there", "en", "en") == "Hello there"
-    assert await engine.translate("  ", "en", "es") == "  "
+    assert await engine.translate_text("Hello there", "en", "en") == "Hello there"
+    assert await engine.translate_text("  ", "en", "es") == "  "
 
 
 async def test_server_listens_on_loopback(apy_url: str) -> None:
@@ -176,7 +176,7 @@ async def test_dead_server_raises_promptly() -> None:
     engine = ApertiumEngine(f"http://127.0.0.1:{closed_port()}", timeout=5.0)
     started = time.monotonic()
     with pytest.raises(EngineError, match="failed"):
-        await engine.translate("Hello", "en", "es")
+        await engine.translate_text("Hello", "en", "es")
     await engine.close()
     assert time.monotonic() - started < 2.0
 
@@ -188,7 +188,7 @@ async def test_http_500_raises() -> None:
     async with stub_server({"/listPairs": pair_list, "/translate": fail}) as url:
         engine = ApertiumEngine(url)
         with pytest.raises(EngineError) as caught:
-            await engine.translate("Hello", "en", "es")
+            await engine.translate_text("Hello", "en", "es")
         await engine.close()
     assert "HTTP 500" in str(caught.value)
     assert "en-es" in str(caught.value)
@@ -202,7 +202,7 @@ async def test_malformed_json_raises() -> None:
     async with stub_server({"/listPairs": pair_list, "/translate": garbage}) as url:
         engine = ApertiumEngine(url)
         with pytest.raises(EngineError, match="invalid JSON"):
-            await engine.translate("Hello", "en", "es")
+            await engine.translate_text("Hello", "en", "es")
         await engine.close()
 
 
@@ -213,7 +213,7 @@ async def test_error_status_raises() -> None:
     async with stub_server({"/listPairs": pair_list, "/translate": reject}) as url:
         engine = ApertiumEngine(url)
         with pytest.raises(EngineError, match="responseStatus"):
-            await engine.translate("Hello", "en", "es")
+            await engine.translate_text("Hello", "en", "es")
         await engine.close()
 
 
@@ -224,7 +224,7 @@ async def test_missing_text_raises() -> None:
     async with stub_server({"/listPairs": pair_list, "/translate": empty}) as url:
         engine = ApertiumEngine(url)
         with pytest.raises(EngineError, match="no translatedText"):
-            await engine.translate("Hello", "en", "es")
+            await engine.translate_text("Hello", "en", "es")
         await engine.close()
 
 
@@ -325,7 +325,7 @@ async def test_generation_marks_removed(engine: ApertiumEngine) -> None:
     # Through apertium-apy, "such a dedicated team" came back as "#un equipo tan dedicado".
     text = "It's wonderful to work with such a dedicated team, who are so committed."
 
-    translated = await engine.translate(text, "en", "es")
+    translated = await engine.translate_text(text, "en", "es")
 
     assert "#" not in translated
     assert "equipo" in translated
