@@ -94,8 +94,8 @@ class SpaceStore:
                 pipe.hincrby(key, f"{engine}:tokens", tokens)
                 pipe.hincrby(key, f"{engine}:calls", 1)
                 if paid:
-                    pipe.hincrby(key, "paid:characters", characters)
-                    pipe.hincrby(key, "paid:tokens", tokens)
+                    pipe.hincrby(key, "@paid:characters", characters)
+                    pipe.hincrby(key, "@paid:tokens", tokens)
                 pipe.expire(key, ttl)
             await pipe.execute()
 
@@ -106,7 +106,7 @@ class SpaceStore:
         usage = Usage({}, {}, {})
         for key, value in raw.items():
             engine, _, measure = _text(key).rpartition(":")
-            if engine == "paid":
+            if engine == "@paid":
                 continue
             getattr(usage, measure)[engine] = int(_text(value))
         return usage
@@ -117,7 +117,7 @@ class SpaceStore:
         """Return (characters, tokens) left this month for paid engines; None is no limit."""
         month, _ = self._periods()
         raw = await self.redis.hmget(
-            self._space_key(platform, space, "usage", month), ["paid:characters", "paid:tokens"]
+            self._space_key(platform, space, "usage", month), ["@paid:characters", "@paid:tokens"]
         )
         used_characters, used_tokens = (int(_text(value)) if value else 0 for value in raw)
         characters = (

@@ -158,7 +158,8 @@ class TranslationService:
             if not pending:
                 break
             engine = self.engine(name)
-            reason = await self._skip_reason(engine, space, settings)
+            estimate = len(text) * len(pending)
+            reason = await self._skip_reason(engine, space, settings, estimate)
             if reason is not None:
                 for target in pending:
                     job.skipped.setdefault(target, reason)
@@ -177,9 +178,18 @@ class TranslationService:
         return results
 
     async def _skip_reason(
-        self, engine: TranslationEngine, space: SpaceRef | None, settings: SpaceSettings
+        self,
+        engine: TranslationEngine,
+        space: SpaceRef | None,
+        settings: SpaceSettings,
+        characters_needed: int,
     ) -> str | None:
-        """Return why the chain should pass over this engine now, or None to use it."""
+        """Return why the chain should pass over this engine now, or None to use it.
+
+        A paid engine is passed over when the characters this request would bill exceed
+        the space's budget left; tokens cannot be known before the call, so only a spent
+        token budget stops it.
+        """
         down = await self.spaces.down_reason(engine.name)
         if down is not None:
             return down
@@ -187,7 +197,9 @@ class TranslationService:
             characters, tokens = await self.spaces.budget_left(
                 space.platform, space.space, settings
             )
-            if (characters is not None and characters <= 0) or (tokens is not None and tokens <= 0):
+            if characters is not None and characters < characters_needed:
+                return "budget"
+            if tokens is not None and tokens <= 0:
                 return "budget"
         return None
 
