@@ -82,9 +82,7 @@ class Runtime:
             event_ttl_s=settings.event_ttl_s,
             cache_ttl_s=settings.cache_ttl_s,
         )
-        engines: dict[str, TranslationEngine] = {
-            "apertium": ApertiumEngine(apertium_url, timeout=settings.engine_timeout_s),
-        }
+        engines = build_engines(settings, apertium_url)
         translator = TranslationService(store, engines, SpaceStore(store, settings.engine_chain()))
         detector = LanguageDetector()
         # lingua loads its models on the first call (~1 s); pay that at start, not on a message.
@@ -189,3 +187,37 @@ async def _check_services(
     if embedded is not None:
         embedded.stop()
     raise StartError(problem)
+
+
+def build_engines(settings: Settings, apertium_url: str) -> dict[str, TranslationEngine]:
+    """Create every engine whose settings are present; Apertium is always there."""
+    timeout = settings.engine_timeout_s
+    engines: dict[str, TranslationEngine] = {
+        "apertium": ApertiumEngine(apertium_url, timeout=timeout),
+    }
+    if settings.deepl_auth_key is not None:
+        from bot.providers.deepl_engine import DeepLEngine
+
+        engines["deepl"] = DeepLEngine(
+            settings.deepl_auth_key.get_secret_value(),
+            server_url=settings.deepl_server_url,
+            timeout_s=timeout,
+        )
+    if settings.openai_api_key is not None or settings.openai_base_url is not None:
+        from bot.providers.llm_engine import LlmEngine
+
+        # A local server (Ollama, llama.cpp) accepts any key, but the SDK requires one.
+        key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else "none"
+        engines["openai"] = LlmEngine(
+            key, settings.openai_model, base_url=settings.openai_base_url, timeout_s=timeout
+        )
+    if settings.libretranslate_url is not None:
+        from bot.providers.libretranslate import LibreTranslateEngine
+
+        api_key = settings.libretranslate_api_key
+        engines["libretranslate"] = LibreTranslateEngine(
+            settings.libretranslate_url,
+            api_key=api_key.get_secret_value() if api_key else None,
+            timeout_s=timeout,
+        )
+    return engines

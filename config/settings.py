@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-ENGINE_NAMES = ("apertium",)
+ENGINE_NAMES = ("apertium", "deepl", "openai", "libretranslate")
 
 
 class SettingsError(Exception):
@@ -27,6 +27,13 @@ class Settings(BaseSettings):
     queue_name: str = Field(default="parley", alias="PARLEY_QUEUE", pattern=r"^[A-Za-z0-9_.-]+$")
     apertium_url: str | None = Field(default=None, alias="APERTIUM_URL")
     engines: str = Field(default="apertium", alias="PARLEY_ENGINES")
+    deepl_auth_key: SecretStr | None = Field(default=None, alias="DEEPL_AUTH_KEY")
+    deepl_server_url: str | None = Field(default=None, alias="DEEPL_SERVER_URL")
+    openai_api_key: SecretStr | None = Field(default=None, alias="OPENAI_API_KEY")
+    openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
+    openai_model: str = Field(default="gpt-4o-mini", alias="OPENAI_MODEL", min_length=1)
+    libretranslate_url: str | None = Field(default=None, alias="LIBRETRANSLATE_URL")
+    libretranslate_api_key: SecretStr | None = Field(default=None, alias="LIBRETRANSLATE_API_KEY")
     engine_timeout_s: float = Field(default=10.0, alias="PARLEY_ENGINE_TIMEOUT", gt=0, le=120)
     cache_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_CACHE_TTL", ge=60)
     message_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_MESSAGE_TTL", ge=60)
@@ -36,7 +43,9 @@ class Settings(BaseSettings):
         default="WARNING", alias="PARLEY_LOG_LEVEL"
     )
 
-    @field_validator("redis_url", "apertium_url")
+    @field_validator(
+        "redis_url", "apertium_url", "deepl_server_url", "openai_base_url", "libretranslate_url"
+    )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -60,6 +69,30 @@ class Settings(BaseSettings):
         """Return the default engine chain: primary first, then fallbacks."""
         return tuple(self.engines.split(","))
 
+    def configured_engines(self) -> tuple[str, ...]:
+        """Return the engines whose settings are present; Apertium needs none."""
+        configured = ["apertium"]
+        if self.deepl_auth_key is not None:
+            configured.append("deepl")
+        # Local OpenAI-compatible servers (Ollama, llama.cpp) often need no key.
+        if self.openai_api_key is not None or self.openai_base_url is not None:
+            configured.append("openai")
+        if self.libretranslate_url is not None:
+            configured.append("libretranslate")
+        return tuple(configured)
+
+    @model_validator(mode="after")
+    def _check_chain_configured(self) -> Settings:
+        missing = [name for name in self.engine_chain() if name not in self.configured_engines()]
+        if missing:
+            needs = {
+                "deepl": "DEEPL_AUTH_KEY",
+                "openai": "OPENAI_API_KEY or OPENAI_BASE_URL",
+                "libretranslate": "LIBRETRANSLATE_URL",
+            }
+            raise ValueError(f"PARLEY_ENGINES names {missing[0]}, which needs {needs[missing[0]]}")
+        return self
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -73,9 +106,12 @@ def load_settings(**overrides: object) -> Settings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
-            field = str(item["loc"][0]) if item["loc"] else "?"
-            variable = _variable_for(field)
-            problems.append(f"{variable}: {item['msg']} (got {item.get('input')!r})")
+            if not item["loc"]:
+                problems.append(item["msg"].removeprefix("Value error, "))
+                continue
+            variable = _variable_for(str(item["loc"][0]))
+            shown = "***" if "KEY" in variable else repr(item.get("input"))
+            problems.append(f"{variable}: {item['msg']} (got {shown})")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
 
 
