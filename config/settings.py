@@ -44,6 +44,22 @@ class Settings(BaseSettings):
     )
 
     @field_validator(
+        "redis_url",
+        "apertium_url",
+        "deepl_server_url",
+        "openai_base_url",
+        "libretranslate_url",
+        "deepl_auth_key",
+        "openai_api_key",
+        "libretranslate_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # docker-compose passes unset variables as empty strings.
+        return None if isinstance(value, str) and value.strip() == "" else value
+
+    @field_validator(
         "redis_url", "apertium_url", "deepl_server_url", "openai_base_url", "libretranslate_url"
     )
     @classmethod

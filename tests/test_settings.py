@@ -48,3 +48,33 @@ def test_cli_exits_nonzero_on_bad_setting(
 
     assert code == 2
     assert "PARLEY_MESSAGE_TTL" in capsys.readouterr().err
+
+
+def test_empty_key_leaves_engine_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "")
+    monkeypatch.setenv("OPENAI_API_KEY", " ")
+
+    settings = load_settings()
+
+    assert settings.configured_engines() == ("apertium",)
+
+
+def test_chain_needs_engine_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PARLEY_ENGINES", "deepl,apertium")
+    monkeypatch.delenv("DEEPL_AUTH_KEY", raising=False)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+
+    assert "DEEPL_AUTH_KEY" in str(raised.value)
+
+
+def test_secret_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DEEPL_AUTH_KEY", "s3cret-value")
+    monkeypatch.setenv("PARLEY_ENGINES", "deepl,klingon")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+
+    assert "klingon" in str(raised.value)
+    assert "s3cret-value" not in str(raised.value)
