@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+SECRET_VARIABLES = frozenset({"DEEPL_AUTH_KEY", "OPENAI_API_KEY", "LIBRETRANSLATE_API_KEY"})
 ENGINE_NAMES = ("apertium", "deepl", "openai", "libretranslate")
 
 
@@ -126,7 +127,7 @@ def load_settings(**overrides: object) -> Settings:
                 problems.append(item["msg"].removeprefix("Value error, "))
                 continue
             variable = _variable_for(str(item["loc"][0]))
-            shown = "***" if "KEY" in variable else repr(item.get("input"))
+            shown = "***" if variable in SECRET_VARIABLES else repr(item.get("input"))
             problems.append(f"{variable}: {item['msg']} (got {shown})")
         raise SettingsError("invalid settings: " + "; ".join(problems)) from None
 
