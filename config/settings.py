@@ -8,7 +8,18 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-SECRET_VARIABLES = frozenset({"DEEPL_AUTH_KEY", "OPENAI_API_KEY", "LIBRETRANSLATE_API_KEY"})
+SECRET_VARIABLES = frozenset(
+    {
+        "DEEPL_AUTH_KEY",
+        "OPENAI_API_KEY",
+        "LIBRETRANSLATE_API_KEY",
+        "DISCORD_TOKEN",
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_CLIENT_SECRET",
+    }
+)
 ENGINE_NAMES = ("apertium", "deepl", "openai", "libretranslate")
 
 
@@ -40,6 +51,18 @@ class Settings(BaseSettings):
     message_ttl_s: int = Field(default=7 * 24 * 3600, alias="PARLEY_MESSAGE_TTL", ge=60)
     event_ttl_s: int = Field(default=24 * 3600, alias="PARLEY_EVENT_TTL", ge=60)
     job_timeout_s: int = Field(default=60, alias="PARLEY_JOB_TIMEOUT", ge=5, le=3600)
+    discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
+    discord_shard_count: int | None = Field(default=None, alias="DISCORD_SHARD_COUNT", ge=1)
+    discord_shard_ids: str | None = Field(
+        default=None, alias="DISCORD_SHARD_IDS", pattern=r"^\d+(,\d+)*$"
+    )
+    slack_bot_token: SecretStr | None = Field(default=None, alias="SLACK_BOT_TOKEN")
+    slack_app_token: SecretStr | None = Field(default=None, alias="SLACK_APP_TOKEN")
+    slack_signing_secret: SecretStr | None = Field(default=None, alias="SLACK_SIGNING_SECRET")
+    slack_client_id: str | None = Field(default=None, alias="SLACK_CLIENT_ID")
+    slack_client_secret: SecretStr | None = Field(default=None, alias="SLACK_CLIENT_SECRET")
+    slack_port: int = Field(default=3000, alias="SLACK_PORT", ge=1, le=65535)
+    slack_api_url: str | None = Field(default=None, alias="SLACK_API_URL")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="WARNING", alias="PARLEY_LOG_LEVEL"
     )
@@ -53,6 +76,15 @@ class Settings(BaseSettings):
         "deepl_auth_key",
         "openai_api_key",
         "libretranslate_api_key",
+        "discord_token",
+        "discord_shard_count",
+        "discord_shard_ids",
+        "slack_bot_token",
+        "slack_app_token",
+        "slack_signing_secret",
+        "slack_client_id",
+        "slack_client_secret",
+        "slack_api_url",
         mode="before",
     )
     @classmethod
@@ -61,7 +93,12 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and value.strip() == "" else value
 
     @field_validator(
-        "redis_url", "apertium_url", "deepl_server_url", "openai_base_url", "libretranslate_url"
+        "redis_url",
+        "apertium_url",
+        "deepl_server_url",
+        "openai_base_url",
+        "libretranslate_url",
+        "slack_api_url",
     )
     @classmethod
     def _check_url(cls, value: str | None) -> str | None:

@@ -21,6 +21,9 @@ MAX_LINKED_CHANNELS = 10
 STYLES = ("reply", "thread")
 
 
+CommandFunction = Callable[[Command], Awaitable["str | CommandReply"]]
+
+
 @dataclass(frozen=True)
 class CommandReply:
     """A command's answer and the language it is written in."""
@@ -144,7 +147,7 @@ class CommandHandler:
         self.translator = translator
         self.relay = relay
         self.engines = EngineCommands(translator)
-        self._handlers: dict[str, Callable[[Command], Awaitable[str | CommandReply]]] = {
+        self._handlers: dict[str, CommandFunction] = {
             "help": self.help,
             "settings": self.settings,
             "channel languages": self.channel_languages,
@@ -163,6 +166,18 @@ class CommandHandler:
             "glossary remove": self.engines.glossary_remove,
             "glossary list": self.engines.glossary_list,
         }
+
+    def add(self, spec: CommandSpec, handler: CommandFunction) -> None:
+        """Register a command from another part of the core (e.g. learning features).
+
+        The spec joins COMMAND_SPECS, so typed commands and adapters' command trees see it.
+        Raises ValueError when the name is taken by a different spec.
+        """
+        existing = COMMAND_SPECS.get(spec.name)
+        if existing is not None and existing != spec:
+            raise ValueError(f"command {spec.name!r} is already registered")
+        COMMAND_SPECS[spec.name] = spec
+        self._handlers[spec.name] = handler
 
     async def run(self, command: Command) -> CommandReply:
         """Validate and run `command`; raises UserError with a message safe to post."""

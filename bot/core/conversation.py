@@ -20,7 +20,7 @@ from bot.core.events import (
     ReactionAdded,
 )
 from bot.core.languages import flag_language
-from bot.core.ports import JobQueue, Sender
+from bot.core.ports import JobQueue, MessageObserver, Sender
 from bot.core.relay import Destination, Plan, Relay
 from bot.core.split import split_message
 from bot.core.store import MessageRef, Store, StoredMessage
@@ -57,6 +57,7 @@ class Parley:
         self.relay = relay
         self.jobs = jobs
         self.commands = CommandHandler(store, translator, relay)
+        self.observers: list[MessageObserver] = []
 
     async def handle(self, event: Event, sender: Sender) -> Outcome:
         """Handle one event once; a repeated event id returns an empty duplicate outcome."""
@@ -117,7 +118,10 @@ class Parley:
         await self.translator.spaces.remember(ref.platform, ref.space, ref.channel, event.text)
         if event.place.thread is not None:
             plan = _into_thread(plan, event.place)
-        return Outcome(actions=await self.relay.apply(plan, sender))
+        actions = await self.relay.apply(plan, sender)
+        for observer in self.observers:
+            await observer.message_seen(event, plan.source, bool(actions))
+        return Outcome(actions=actions)
 
     async def handle_message_edited(self, event: MessageEdited, sender: Sender) -> Outcome:
         ref = MessageRef.at(event.place, event.message_id)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 from bot.core.actions import Action
 from bot.core.errors import EngineError
+from bot.core.events import MessageCreated
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,16 @@ class Sender(Protocol):
     def max_length(self, platform: str) -> int:
         """Return the longest message text, in characters, the platform accepts."""
         ...
+
+
+class MessageObserver(Protocol):
+    """Something that wants to know about each user message Parley handled in a set-up
+    channel, after its copies went out: learning progress, for example.
+
+    `language` is the detected language (None when unknown); `translated` is True when
+    Parley posted copies of it in other languages.
+    """
+
+    async def message_seen(
+        self, event: MessageCreated, language: str | None, translated: bool
+    ) -> None: ...
