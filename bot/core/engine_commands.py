@@ -70,7 +70,7 @@ class EngineCommands:
             raise UserError("error.month", value=month[:20])
         usage = await self.spaces.usage(place.platform, place.space, month)
         settings = await self.spaces.settings(place.platform, place.space)
-        lines = [i18n.t("usage.title", locale, month=month or "this month")]
+        lines = [i18n.t("usage.title", locale, month=month or self.spaces.current_month())]
         engines = sorted(set(usage.characters) | set(usage.tokens) | set(usage.calls))
         if not engines:
             lines.append(i18n.t("usage.none", locale))

@@ -79,6 +79,10 @@ class SpaceStore:
 
     # Usage, counted per engine and per day and month (UTC).
 
+    def current_month(self) -> str:
+        """Return this month (UTC) as YYYY-MM, the period budgets cover."""
+        return self._periods()[0]
+
     def _periods(self) -> tuple[str, str]:
         today = self._now.now(UTC)
         return today.strftime("%Y-%m"), today.strftime("%Y-%m-%d")
