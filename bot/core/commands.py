@@ -18,6 +18,8 @@ from bot.core.store import MessageRef, Store
 from bot.core.translate import SpaceRef, TranslationService
 
 MAX_LINKED_CHANNELS = 10
+# How long a code from `link bridge` stays valid, in seconds.
+BRIDGE_CODE_TTL_S = 600
 STYLES = ("reply", "thread")
 
 
@@ -64,7 +66,13 @@ COMMAND_SPECS: dict[str, CommandSpec] = {
         ),
         CommandSpec("link remove", (), (), True, "help.link_remove"),
         CommandSpec("language set", ("language",), ("language",), False, "help.language_set"),
-        CommandSpec("translate", ("message", "language"), ("message",), False, "help.translate"),
+        CommandSpec(
+            "translate", ("message", "language", "text"), ("message",), False, "help.translate"
+        ),
+        CommandSpec("link bridge", ("language",), ("language",), True, "help.link_bridge"),
+        CommandSpec(
+            "link join", ("code", "language"), ("code", "language"), True, "help.link_join"
+        ),
         CommandSpec("bots allow", ("user",), ("user",), True, "help.bots_allow"),
         CommandSpec("bots deny", ("user",), ("user",), True, "help.bots_deny"),
         CommandSpec(
@@ -156,6 +164,8 @@ class CommandHandler:
             "link remove": self.link_remove,
             "language set": self.language_set,
             "translate": self.translate,
+            "link bridge": self.link_bridge,
+            "link join": self.link_join,
             "bots allow": self.bots_allow,
             "bots deny": self.bots_deny,
             "engine set": self.engines.engine_set,
@@ -292,6 +302,56 @@ class CommandHandler:
         await self.store.create_group(group, members)
         return i18n.t("link.created", locale, channels=channels) + note
 
+    async def link_bridge(self, command: Command) -> str:
+        """Start linking this channel with one on another platform: returns a one-time code."""
+        here = _channel(command.place)
+        language = parse_language(command.options["language"])
+        config = await self.store.channel_config(here)
+        if config is not None and config.mode != "linked":
+            raise UserError("error.link_taken", channel=here.channel)
+        code = await self.store.create_bridge_code(here.key(), language, BRIDGE_CODE_TTL_S)
+        return i18n.t(
+            "link.bridge_code", command.author.locale, code=code, minutes=BRIDGE_CODE_TTL_S // 60
+        )
+
+    async def link_join(self, command: Command) -> str:
+        """Join this channel to the group of the channel that made the code."""
+        here = _channel(command.place)
+        language = parse_language(command.options["language"])
+        offer = await self.store.take_bridge_code(command.options["code"].strip().upper())
+        if offer is None:
+            raise UserError("error.bridge_code")
+        other_key, other_language = offer
+        if other_key == here.key():
+            raise UserError("error.link_repeat", channel=here.channel)
+        if await self.store.channel_config(here) is not None:
+            raise UserError("error.link_taken", channel=here.channel)
+
+        platform, space, channel = other_key.split(":", 2)
+        other = await self.store.channel_config(Place(platform, space, channel))
+        if other is not None and other.group is not None:
+            members = await self.store.group_members(other.group)
+            group = other.group
+        else:
+            members = {other_key: other_language}
+            group = hashlib.sha256(f"{other_key}|{here.key()}".encode()).hexdigest()[:16]
+        if len(members) >= MAX_LINKED_CHANNELS:
+            raise UserError("error.link_count", maximum=MAX_LINKED_CHANNELS)
+        members[here.key()] = language
+        note = await self._unsupported_note(
+            here, tuple(dict.fromkeys(members.values())), command.author.locale
+        )
+        await self.store.create_group(group, members)
+        return (
+            i18n.t(
+                "link.joined",
+                command.author.locale,
+                channel=f"{platform}:#{channel}",
+                language=other_language,
+            )
+            + note
+        )
+
     async def link_remove(self, command: Command) -> str:
         config = await self.store.channel_config(_channel(command.place))
         if config is None or config.mode != "linked" or config.group is None:
@@ -320,15 +380,19 @@ class CommandHandler:
         reacted = MessageRef.at(place, message_id)
         original = await self.store.original_of(reacted) or reacted
         stored = await self.store.load_message(original)
-        if stored is None:
+        # Adapters pass the message's text when they have it (a context-menu command
+        # carries the message), so channels without a Parley set-up work too.
+        text = stored.text if stored is not None else command.options.get("text", "")
+        if not text.strip():
             raise UserError("error.message_not_found", message=message_id[:40])
-        source = stored.language or self.relay.detector.detect(stored.text, None)
+        known = stored.language if stored is not None else None
+        source = known or self.relay.detector.detect(text, None)
         if source is None:
             raise UserError("error.language_unknown")
         if source == target:
             return i18n.t("translate.same", locale, language=target)
         translation = await self.translator.translate(
-            stored.text,
+            text,
             source,
             target,
             self.relay.engine_name,

@@ -8,6 +8,7 @@ exported and erased. Message text and caches carry TTLs.
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -94,6 +95,10 @@ class StoredMessage:
     language: str | None
     rev: int
     reply_to: str | None = None
+
+
+# Codes people type: no 0/O or 1/I to confuse.
+_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 
 
 def _str(value: bytes | str) -> str:
@@ -188,6 +193,45 @@ class Store:
                     ),
                 )
             await pipe.execute()
+
+    async def create_bridge_code(self, channel_key: str, language: str, ttl_s: int) -> str:
+        """Store a one-time code that lets another channel join this one's group."""
+        while True:
+            code = "".join(secrets.choice(_CODE_ALPHABET) for _ in range(8))
+            stored = await self.redis.set(
+                self.key("bridge", code), f"{language}|{channel_key}", nx=True, ex=ttl_s
+            )
+            if stored:
+                return code
+
+    async def take_bridge_code(self, code: str) -> tuple[str, str] | None:
+        """Use a code once: return (channel key, language), or None if unknown or expired."""
+        raw = _opt_str(await self.redis.getdel(self.key("bridge", code)))
+        if raw is None:
+            return None
+        language, channel_key = raw.split("|", 1)
+        return channel_key, language
+
+    async def erase_space(self, platform: str, space: str) -> int:
+        """Delete every key of one space (an uninstalled workspace); return how many.
+
+        Link groups that span spaces lose only this space's channels.
+        """
+        marker = f":{platform}:{space}:"
+        doomed: list[str] = []
+        async for raw in self.redis.scan_iter(match=f"{self.prefix}:*", count=500):
+            key = _str(raw)
+            if marker in key + ":":
+                doomed.append(key)
+        async for raw in self.redis.scan_iter(match=f"{self.prefix}:group:*", count=500):
+            group = _str(raw)
+            members = _str_map(await self.redis.hgetall(group))
+            gone = [member for member in members if member.startswith(f"{platform}:{space}:")]
+            if gone:
+                await self.redis.hdel(group, *gone)
+        for start in range(0, len(doomed), 500):
+            await self.redis.delete(*doomed[start : start + 500])
+        return len(doomed)
 
     async def group_members(self, group: str) -> dict[str, str]:
         """Return channel key → language for every channel in the group."""

@@ -123,3 +123,18 @@ async def test_failed_engine_check_saves_nothing(parley: Parley, engine: FakeEng
 
     assert "not answering" in replies[0].text
     assert retry[0].text.startswith("Linked:")
+
+
+async def test_translate_given_text(parley: Parley) -> None:
+    chat = Chat(parley)
+
+    replies = await chat.command(
+        "elsewhere",
+        "translate",
+        author=MEMBER,
+        message="x1",
+        language="fr",
+        text="Tomorrow we are going to the beach with the whole family.",
+    )
+
+    assert replies[0].text == "[fr] Tomorrow we are going to the beach with the whole family."
