@@ -37,9 +37,9 @@ class Chat:
         return f"e{next(self._ids)}"
 
     async def command(
-        self, channel: str, text: str, *, author: Author = ADMIN, **options: str
+        self, channel: str, name: str, /, *, author: Author = ADMIN, **options: str
     ) -> list[Action]:
-        event = Command(self._event_id(), self.place(channel), author, text, options)
+        event = Command(self._event_id(), self.place(channel), author, name, options)
         return (await self.parley.handle(event, self.sender)).actions
 
     async def say(
