@@ -25,6 +25,7 @@ from bot.adapters.console.sender import RecordingSender
 from bot.core.conversation import Parley
 from bot.core.detect import LanguageDetector
 from bot.core.events import Author, Command, MessageCreated, Place
+from bot.core.ports import EngineRequest, EngineResult
 from bot.core.relay import Relay
 from bot.core.store import Store
 from bot.core.translate import TranslationService
@@ -50,9 +51,12 @@ class InstantEngine:
     """Engine that returns the text tagged with the target language at once, placeholders kept."""
 
     name = "instant"
+    max_targets = 8
+    paid = False
+    uses_glossary = False
 
-    async def translate(self, text: str, source: str, target: str) -> str:
-        return f"[{target}] {text}"
+    async def translate(self, request: EngineRequest) -> EngineResult:
+        return EngineResult({target: f"[{target}] {request.text}" for target in request.targets})
 
     async def supports(self, source: str, target: str) -> bool:
         return True

@@ -193,11 +193,14 @@ class DeepLEngine:
         """
         if not auth_key:
             raise EngineError(f"DeepL authentication key is empty. Set {AUTH_KEY_VARIABLE}.")
-        # NOTE: the SDK's retry count (5 by default) and its minimum connection timeout
-        # (10 s) are globals of deepl.http_client, with no per-client setting in deepl
-        # 1.32, so this engine leaves them alone. A call that the SDK keeps retrying ends
-        # here with a timeout after `timeout_s`, while its thread runs on until the SDK
-        # gives up.
+        # The SDK retries 429, 5xx and connection errors itself, up to 5 times with backoff
+        # (deepl 1.32, http_client.py). Measured against a local fake answering 500, that
+        # held the first message for the whole engine timeout (10 s) while the thread went
+        # on retrying for 17 s. Parley's engine chain already falls back and marks the
+        # engine down, so the SDK's retries are turned off. The setting is a global of
+        # deepl.http_client with no per-client form, which is fine because Parley is the
+        # only user of the SDK in its processes.
+        deepl.http_client.max_network_retries = 0
         self._client = deepl.DeepLClient(auth_key, server_url=server_url)
         self._timeout_s = timeout_s
         self._batcher = _Batcher(self._translate_batch, batch_window_s)
