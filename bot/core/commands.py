@@ -143,7 +143,8 @@ def parse_command_text(text: str) -> tuple[str, dict[str, str]]:
 # A linked channel is written `channel:language`; the channel may be a Discord `<#id>`,
 # a Slack `<#C123|name>`, `#name` or a bare id.
 _LINK_ITEM = re.compile(
-    r"^<?#?(?P<channel>[A-Za-z0-9_.-]+)(?:\|[^>]*)?>?:(?P<language>[A-Za-z_-]+)$"
+    r"^(?:<#(?P<marked>[A-Za-z0-9_.-]{1,80})(?:\|[^>]{0,80})?>|#?(?P<plain>[A-Za-z0-9_.-]{1,80}))"
+    r":(?P<language>[A-Za-z_-]{2,10})$"
 )
 
 
@@ -252,6 +253,9 @@ class CommandHandler:
         languages = parse_languages(command.options["languages"])
         if len(languages) < 2:
             raise UserError("error.two_languages")
+        # Every message is posted once per other language, so the list is capped.
+        if len(languages) > MAX_LINKED_CHANNELS:
+            raise UserError("error.language_count", maximum=MAX_LINKED_CHANNELS)
         style = command.options.get("style", "").strip().lower() or "reply"
         if style not in STYLES:
             raise UserError("error.style", value=style[:20], styles=", ".join(STYLES))
@@ -283,9 +287,10 @@ class CommandHandler:
             match = _LINK_ITEM.match(item)
             if match is None:
                 raise UserError("error.link_item", value=item[:60])
-            channel = Place(here.platform, here.space, match["channel"])
+            channel_id = match["marked"] or match["plain"]
+            channel = Place(here.platform, here.space, channel_id)
             if channel.key() in members:
-                raise UserError("error.link_repeat", channel=match["channel"])
+                raise UserError("error.link_repeat", channel=channel_id)
             members[channel.key()] = parse_language(match["language"])
         if not 2 <= len(members) <= MAX_LINKED_CHANNELS:
             raise UserError("error.link_count", maximum=MAX_LINKED_CHANNELS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -135,8 +136,11 @@ class Parley:
         edited = StoredMessage(**{**edited.__dict__, "rev": rev})
 
         if self.jobs is not None:
-            # The prefix keeps deployments that share a Redis from overwriting each other's jobs.
-            job_id = f"{self.store.prefix}-replan-{ref.key()}-{rev}".replace(":", "-")
+            # Each edit event gets its own job: the event id makes a job id that a reused
+            # message id or an earlier run cannot collide with, and the prefix keeps
+            # deployments that share a Redis apart.
+            digest = hashlib.sha256(f"{ref.key()}\x00{event.event_id}".encode()).hexdigest()
+            job_id = f"{self.store.prefix}-replan-{digest[:24]}-{rev}"
             self.jobs.enqueue(
                 REPLAN_JOB,
                 ref.platform,
@@ -247,7 +251,12 @@ class Parley:
             language,
             thread=event.place.thread or event.message_id,
         )
-        sent = await self._post_parts(destination, translation.text, original, sender)
+        try:
+            sent = await self._post_parts(destination, translation.text, original, sender)
+        except Exception:
+            # Let a redelivered reaction try again instead of staying locked out.
+            await self.store.release_lock(f"flag:{reacted.key()}:{language}")
+            raise
         return Outcome(actions=sent)
 
     async def handle_command(self, event: Command, sender: Sender) -> Outcome:

@@ -13,6 +13,7 @@ from bot.core.translate import TranslationService
 FORMALITIES = {"more": "more", "less": "less", "default": None}
 MAX_TERM_LENGTH = 100
 MAX_TERMS_PER_PAIR = 500
+_WHOLE_NUMBER = re.compile(r"^[0-9]{1,15}$")
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -155,7 +156,8 @@ def _budget(options: dict[str, str], name: str, current: int | None) -> int | No
         return current
     if raw in ("none", "off", "unlimited"):
         return None
-    if not raw.isdigit():
+    # ASCII digits only: str.isdigit accepts "²" and "①", which int() rejects.
+    if not _WHOLE_NUMBER.match(raw):
         raise UserError("error.budget", name=name, value=raw[:20])
     return int(raw)
 

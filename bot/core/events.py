@@ -9,6 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 
+def check_id(name: str, value: str | None) -> None:
+    """Reject an id that would break Parley's Redis keys, which join ids with ":".
+
+    Discord snowflakes, Slack ids and Slack timestamps never contain ":"; raises ValueError.
+    """
+    if value is not None and (":" in value or not value):
+        raise ValueError(f"{name} id must be non-empty and contain no ':', got {value[:40]!r}")
+
+
 @dataclass(frozen=True)
 class Place:
     """Where something happened: platform, space and channel (and thread, when inside one)."""
@@ -17,6 +26,12 @@ class Place:
     space: str
     channel: str
     thread: str | None = None
+
+    def __post_init__(self) -> None:
+        check_id("platform", self.platform)
+        check_id("space", self.space)
+        check_id("channel", self.channel)
+        check_id("thread", self.thread)
 
     def key(self) -> str:
         return f"{self.platform}:{self.space}:{self.channel}"
@@ -33,6 +48,9 @@ class Author:
     is_admin: bool = False
     locale: str = "en"
 
+    def __post_init__(self) -> None:
+        check_id("user", self.id)
+
 
 @dataclass(frozen=True)
 class MessageCreated:
@@ -44,6 +62,10 @@ class MessageCreated:
     reply_to: str | None = None
     is_webhook: bool = False
 
+    def __post_init__(self) -> None:
+        check_id("message", self.message_id)
+        check_id("reply", self.reply_to)
+
 
 @dataclass(frozen=True)
 class MessageEdited:
@@ -53,12 +75,18 @@ class MessageEdited:
     message_id: str
     text: str
 
+    def __post_init__(self) -> None:
+        check_id("message", self.message_id)
+
 
 @dataclass(frozen=True)
 class MessageDeleted:
     event_id: str
     place: Place
     message_id: str
+
+    def __post_init__(self) -> None:
+        check_id("message", self.message_id)
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,9 @@ class ReactionAdded:
     author: Author
     message_id: str
     emoji: str
+
+    def __post_init__(self) -> None:
+        check_id("message", self.message_id)
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,13 @@ import re
 from bot.core.ports import GlossaryTerm
 from bot.core.tokens import ProtectedText, placeholder
 
+_PLACEHOLDER_SPLIT = re.compile(r"(⟦\d+⟧)")
+
 
 def protect_terms(protected: ProtectedText, terms: tuple[GlossaryTerm, ...]) -> ProtectedText:
     """Replace whole-word, case-insensitive matches of each term with a new placeholder.
 
-    Longer terms go first, so "pull request" wins over "request". Text already inside a
-    placeholder is never matched, because placeholders hold only digits.
+    Longer terms go first, so "pull request" wins over "request".
     """
     if not terms:
         return protected
@@ -29,5 +30,10 @@ def protect_terms(protected: ProtectedText, terms: tuple[GlossaryTerm, ...]) -> 
         tokens.append(translations[match.group(0).casefold()])
         return placeholder(len(tokens) - 1)
 
-    text = pattern.sub(substitute, protected.text)
+    # Terms are matched only between placeholders: a term such as "0" must not match the
+    # digits inside "⟦0⟧".
+    pieces = _PLACEHOLDER_SPLIT.split(protected.text)
+    text = "".join(
+        piece if index % 2 else pattern.sub(substitute, piece) for index, piece in enumerate(pieces)
+    )
     return ProtectedText(text, tuple(tokens))

@@ -215,7 +215,9 @@ class Relay:
         source: str | None,
         translation: Translation | None,
     ) -> str | None:
-        if source is None:
+        # Attachment-only and sticker-only messages have no text, and platforms reject
+        # empty posts (Discord error 50006).
+        if source is None or not message.text.strip():
             return None
         if config.mode == "linked":
             # Linked channels relay every message; untranslatable text goes through as it is.
@@ -286,6 +288,9 @@ class Relay:
                 new_id = await sender.send(action)
                 if new_id is not None:
                     parts.append(new_id)
+                    # Recorded at once, so a send that fails on a later part leaves a map a
+                    # redelivery can edit, instead of posting this part a second time.
+                    await self.store.record_copy(original, _copy(destination, parts))
             sent.append(action)
 
         surplus = existing[len(texts) :]
@@ -294,13 +299,7 @@ class Relay:
             await sender.send(action)
             sent.append(action)
 
-        copy = Copy(
-            destination.platform,
-            destination.space,
-            destination.channel,
-            destination.language,
-            tuple(parts),
-        )
+        copy = _copy(destination, parts)
         if surplus:
             await self.store.drop_copy_parts(copy, surplus)
         if parts:
@@ -331,6 +330,16 @@ class Relay:
             avatar_url=destination.avatar_url,
             language=destination.language,
         )
+
+
+def _copy(destination: Destination, parts: list[str]) -> Copy:
+    return Copy(
+        destination.platform,
+        destination.space,
+        destination.channel,
+        destination.language,
+        tuple(parts),
+    )
 
 
 def _notice(

@@ -9,6 +9,7 @@ import json
 import logging
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -28,6 +29,12 @@ from bot.core.tokens import ProtectedText, is_translatable, protect, restore
 
 log = logging.getLogger(__name__)
 
+# Anything that notifies people on Discord or Slack, typed or in markup.
+_MENTION = re.compile(
+    r"<@[!&]?[\w.-]+(?:\|[^>]*)?>|<!(?:here|channel|everyone)(?:\|[^>]*)?>|<!subteam\^[^>]+>"
+    r"|(?<![\w@])@(?:everyone|here|channel)\b",
+    re.IGNORECASE,
+)
 _DOUBLE_SPACE = re.compile(r"(?<=\S) {2,}(?=\S)")
 _PLACEHOLDER = re.compile(r"⟦\d+⟧")
 _PLACEHOLDER_SPLIT = re.compile(r"(⟦\d+⟧)")
@@ -306,7 +313,7 @@ class TranslationService:
                 continue
             raw = _tidy(result.translations[target], request.text)
             restored = await self._restore_or_retry(
-                engine, raw, protected[target], job.source, target
+                engine, raw, protected[target], job.source, target, job.text
             )
             if restored is None:
                 job.errors[target] = TokenMismatchError(f"{engine.name} {job.source}->{target}")
@@ -329,10 +336,15 @@ class TranslationService:
         protected: ProtectedText,
         source: str,
         target: str,
+        original: str,
     ) -> tuple[str, str] | None:
-        """Restore tokens; when the engine damaged one, retry piece by piece once."""
+        """Restore tokens; when the engine damaged one, retry piece by piece once.
+
+        A result that mentions someone the original did not (Apertium turned "@aquí" into
+        "@here") counts as damaged too.
+        """
         try:
-            return restore(raw, protected), raw
+            return _checked(restore(raw, protected), original), raw
         except TokenMismatchError as error:
             # Rule-based engines damage the same token the same way every time (Apertium
             # moved a placeholder into "⟦regarde 0⟧"), so the retry translates the text
@@ -348,7 +360,7 @@ class TranslationService:
             pieces = _tidy(
                 await self._translate_pieces(engine, protected, source, target), protected.text
             )
-            return restore(pieces, protected), pieces
+            return _checked(restore(pieces, protected), original), pieces
         except (TokenMismatchError, EngineError) as error:
             log.warning(
                 "engine %s damaged a token %s->%s twice (%s)", engine.name, source, target, error
@@ -480,6 +492,14 @@ def _finish(
     if _normalize(restored) == _normalize(original):
         return Translation("", source, target, engine, cached=cached)
     return Translation(restored, source, target, engine, cached=cached)
+
+
+def _checked(restored: str, original: str) -> str:
+    """Return `restored`; raise TokenMismatchError if it gained a mention."""
+    gained = Counter(_MENTION.findall(restored)) - Counter(_MENTION.findall(original))
+    if gained:
+        raise TokenMismatchError(f"translation added mentions: {sorted(gained)}")
+    return restored
 
 
 def _degraded(found: Translation, primary: str, reason: str) -> Translation:

@@ -70,7 +70,18 @@ async def replay(
             continue
 
         mirror_user_action(sender.record, event)
-        outcome = await parley.handle(event, sender)
+        try:
+            outcome = await parley.handle(event, sender)
+        except Exception:
+            # One event that fails must not stop the transcript; its traceback goes to the log.
+            reference = uuid.uuid4().hex[:8]
+            log.exception(
+                "replay line %d: event %s failed (reference %s)", number, event.event_id, reference
+            )
+            message = f"line {number}: the event could not be handled (reference {reference})"
+            result.errors.append(message)
+            errors.write(f"parley replay: {message}\n")
+            continue
         await note_language(sender.record, store, event)
         result.events += 1
         result.duplicates += int(outcome.duplicate)

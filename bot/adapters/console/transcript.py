@@ -32,7 +32,25 @@ def parse_line(
     try:
         data = json.loads(line)
     except json.JSONDecodeError as error:
-        raise TranscriptError(f"not valid JSON ({error.msg} at column {error.colno})") from None
+        reason = error.msg.removesuffix(" at")
+        raise TranscriptError(f"not valid JSON ({reason} at column {error.colno})") from None
+    except RecursionError:
+        raise TranscriptError("not valid JSON (nested too deeply)") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise TranscriptError(
+            "contains a lone surrogate (\\ud800-\\udfff), which is not text"
+        ) from None
+    try:
+        return _event(data, default_event_id=default_event_id, platform=platform, space=space)
+    except ValueError as error:
+        if isinstance(error, TranscriptError):
+            raise
+        raise TranscriptError(str(error)) from None
+
+
+def _event(data: object, *, default_event_id: str, platform: str, space: str) -> Event:
     if not isinstance(data, dict):
         raise TranscriptError(f"expected a JSON object, got {type(data).__name__}")
     kind = data.get("type")
