@@ -59,6 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
         demo, space_help="(default: a new space per run, so reruns on one Redis start clean)"
     )
 
+    slack = commands.add_parser(
+        "slack", help="run the Slack adapter (Socket Mode; --http for the HTTP endpoint)"
+    )
+    slack.add_argument(
+        "--http", action="store_true", help="serve Slack's HTTP requests on SLACK_PORT"
+    )
+    slack.add_argument(
+        "--no-worker", action="store_true", help="use workers already running on REDIS_URL"
+    )
+
     worker = commands.add_parser("worker", help="run an RQ worker with the scheduler on")
     worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
     return parser
@@ -125,6 +135,15 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.providers.apertium import ApyServerError
     from bot.runtime import Runtime, StartError
 
+    if args.command == "slack":
+        from bot.adapters.slack.config import SlackConfig, SlackConfigError
+
+        try:
+            SlackConfig.from_settings(settings).check("http" if args.http else "socket")
+        except SlackConfigError as error:
+            print(f"parley slack: {error}", file=sys.stderr)
+            return 2
+
     spawn = not getattr(args, "no_worker", False)
     try:
         runtime = await Runtime.start(settings, spawn_worker=spawn)
@@ -134,6 +153,11 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "console":
             await run_console(runtime)
+            return 0
+        if args.command == "slack":
+            from bot.adapters.slack.run import run_slack
+
+            await run_slack(runtime, settings, mode="http" if args.http else "socket")
             return 0
 
         path = args.file

@@ -215,7 +215,8 @@ class Store:
     async def erase_space(self, platform: str, space: str) -> int:
         """Delete every key of one space (an uninstalled workspace); return how many.
 
-        Link groups that span spaces lose only this space's channels.
+        Link groups that span spaces lose only this space's channels, and a group left with
+        one channel is dissolved.
         """
         marker = f":{platform}:{space}:"
         doomed: list[str] = []
@@ -227,8 +228,15 @@ class Store:
             group = _str(raw)
             members = _str_map(await self.redis.hgetall(group))
             gone = [member for member in members if member.startswith(f"{platform}:{space}:")]
-            if gone:
-                await self.redis.hdel(group, *gone)
+            if not gone:
+                continue
+            await self.redis.hdel(group, *gone)
+            left = [member for member in members if member not in gone]
+            if len(left) < 2:
+                # A group of one relays nowhere: dissolve it so its channel is free again.
+                for member in left:
+                    await self.redis.delete(self.key("chan", member))
+                await self.redis.delete(group)
         for start in range(0, len(doomed), 500):
             await self.redis.delete(*doomed[start : start + 500])
         return len(doomed)

@@ -71,3 +71,12 @@ async def test_erase_space_removes_its_keys(parley: Parley, store: Store) -> Non
     assert erased > 0
     assert left == []
     assert [post.platform for post in after.actions] == []
+
+
+async def test_erase_space_frees_lone_channel(parley: Parley, store: Store) -> None:
+    discord, _ = await bridged(parley)
+
+    await store.erase_space("slack", "T1")
+    replies = await discord.command("general-es", "settings")
+
+    assert replies[0].text.startswith("This channel has no Parley set-up.")
