@@ -123,7 +123,7 @@ def _worker(settings: Settings, *, burst: bool) -> int:
             file=sys.stderr,
         )
         return 2
-    run_worker(settings.redis_url, settings.queue_name, burst=burst)
+    run_worker(settings.redis_url, settings.queue_name, key_prefix=settings.key_prefix, burst=burst)
     return 0
 
 

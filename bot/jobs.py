@@ -45,7 +45,7 @@ class RqJobQueue:
         return str(job.id)
 
 
-def run_worker(redis_url: str, queue_name: str, *, burst: bool = False) -> bool:
+def run_worker(redis_url: str, queue_name: str, *, key_prefix: str, burst: bool = False) -> bool:
     """Run an RQ worker with the scheduler on until stopped (or the queue is empty, if burst).
 
     A SimpleWorker runs jobs in its own process, so the translation runtime it builds on the
@@ -59,6 +59,12 @@ def run_worker(redis_url: str, queue_name: str, *, burst: bool = False) -> bool:
     worker = SimpleWorker(
         [queue], connection=connection, maintenance_interval=MAINTENANCE_INTERVAL_S
     )
+    if not burst:
+        from workers.learning import schedule_league_rollovers
+
+        # Weekly league rollovers run as scheduled jobs; each week's runs once however many
+        # workers schedule it.
+        schedule_league_rollovers(queue, key_prefix)
     log.info("worker %s: listening on queue %s", worker.name, queue_name)
     return bool(worker.work(burst=burst, with_scheduler=True, logging_level="WARNING"))
 

@@ -24,6 +24,7 @@ from bot.core.store import Store
 from bot.core.translate import TranslationService
 from bot.embedded_redis import EmbeddedRedis
 from bot.jobs import RqJobQueue
+from bot.learning_setup import LearningParts, wire_learning
 from bot.providers.apertium import ApertiumEngine, ApyServer
 from config.settings import Settings
 
@@ -48,6 +49,7 @@ class Runtime:
     relay: Relay
     parley: Parley
     engines: dict[str, TranslationEngine]
+    learning: LearningParts | None = None
     embedded_redis: EmbeddedRedis | None = None
     apy: ApyServer | None = None
     worker: subprocess.Popen[bytes] | None = None
@@ -96,6 +98,8 @@ class Runtime:
         await _check_services(
             client, redis_url, engines["apertium"], apertium_url, embedded=embedded, apy=apy
         )
+        parley = Parley(store, translator, relay, jobs)
+        learning = wire_learning(parley, store, translator, detector, engines)
         runtime = cls(
             settings=settings,
             redis_url=redis_url,
@@ -105,8 +109,9 @@ class Runtime:
             store=store,
             translator=translator,
             relay=relay,
-            parley=Parley(store, translator, relay, jobs),
+            parley=parley,
             engines=engines,
+            learning=learning,
             embedded_redis=embedded,
             apy=apy,
         )

@@ -25,6 +25,7 @@ class FakeEngine:
     max_targets = 8
     paid = False
     uses_glossary = False
+    third_party = False
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, str]] = []

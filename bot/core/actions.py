@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,15 @@ class ActionKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file sent with an action: its name, content and media type."""
+
+    file_name: str
+    data: bytes
+    media_type: str
+
+
+@dataclass(frozen=True)
 class Action:
     """One thing to send.
 
@@ -23,7 +33,8 @@ class Action:
     that answer no message). `target` is the message to edit or delete, or the message to
     reply under for a post. `user` is the recipient of a DM or an ephemeral reply.
     `may_mention` is False on every action the core emits: adapters must send with mentions
-    disabled. `language` is the language of `text`.
+    disabled. `language` is the language of `text`. `attachment` is a file to send with it
+    (a deck export, a data export, a chart).
     """
 
     kind: ActionKind
@@ -39,14 +50,27 @@ class Action:
     avatar_url: str | None = None
     language: str | None = None
     may_mention: bool = False
+    attachment: Attachment | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """Return the action as JSON-ready data; a file's bytes become base64 text."""
         data = asdict(self)
         data["kind"] = str(self.kind)
+        if self.attachment is not None:
+            data["attachment"] = {
+                "file_name": self.attachment.file_name,
+                "media_type": self.attachment.media_type,
+                "data": base64.b64encode(self.attachment.data).decode("ascii"),
+            }
         return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Action:
         fields = dict(data)
         fields["kind"] = ActionKind(fields["kind"])
+        if fields.get("attachment"):
+            raw = fields["attachment"]
+            fields["attachment"] = Attachment(
+                raw["file_name"], base64.b64decode(raw["data"]), raw["media_type"]
+            )
         return cls(**fields)

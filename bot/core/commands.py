@@ -9,12 +9,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.core import i18n
+from bot.core.actions import Attachment
 from bot.core.engine_commands import EngineCommands
 from bot.core.errors import EngineError, UserError
 from bot.core.events import Command, Place
 from bot.core.languages import parse_language, parse_languages
 from bot.core.relay import Relay
 from bot.core.store import MessageRef, Store
+from bot.core.translate import Author as TextAuthor
 from bot.core.translate import SpaceRef, TranslationService
 
 MAX_LINKED_CHANNELS = 10
@@ -28,10 +30,11 @@ CommandFunction = Callable[[Command], Awaitable["str | CommandReply"]]
 
 @dataclass(frozen=True)
 class CommandReply:
-    """A command's answer and the language it is written in."""
+    """A command's answer, the language it is written in, and a file to send with it."""
 
     text: str
     language: str
+    attachment: Attachment | None = None
 
 
 @dataclass(frozen=True)
@@ -402,6 +405,9 @@ class CommandHandler:
             target,
             self.relay.engine_name,
             space=SpaceRef(place.platform, place.space),
+            # NOTE: text passed by an adapter has no known author here, so no opt-out can
+            # apply to it; stored messages carry theirs.
+            author=TextAuthor(stored.author_id, original.channel) if stored else None,
         )
         if translation is None:
             return i18n.t("translate.same", locale, language=target)

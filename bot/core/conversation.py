@@ -25,6 +25,7 @@ from bot.core.ports import JobQueue, MessageObserver, Sender
 from bot.core.relay import Destination, Plan, Relay
 from bot.core.split import split_message
 from bot.core.store import MessageRef, Store, StoredMessage
+from bot.core.translate import Author as TextAuthor
 from bot.core.translate import SpaceRef, TranslationService
 
 log = logging.getLogger(__name__)
@@ -116,7 +117,9 @@ class Parley:
 
         plan = await self.relay.plan(message, config)
         await self.store.set_message_language(ref, plan.source)
-        await self.translator.spaces.remember(ref.platform, ref.space, ref.channel, event.text)
+        # Recent messages go to engines as context, so only texts whose authors consent.
+        if await self.translator.may_share(ref.platform, ref.space, ref.channel, event.author.id):
+            await self.translator.spaces.remember(ref.platform, ref.space, ref.channel, event.text)
         if event.place.thread is not None:
             plan = _into_thread(plan, event.place)
         actions = await self.relay.apply(plan, sender)
@@ -237,6 +240,7 @@ class Parley:
             language,
             self.relay.engine_name,
             space=SpaceRef(original.platform, original.space),
+            author=TextAuthor(stored.author_id, original.channel),
         )
         if translation is None or translation.fallback:
             # A reaction has no private reply on Discord, so a failure stays silent here;
@@ -278,7 +282,8 @@ class Parley:
             )
 
         sent: list[Action] = []
-        for part in split_message(reply.text, sender.max_length(event.place.platform)):
+        parts = split_message(reply.text, sender.max_length(event.place.platform))
+        for index, part in enumerate(parts):
             action = Action(
                 kind=ActionKind.EPHEMERAL,
                 platform=event.place.platform,
@@ -288,6 +293,7 @@ class Parley:
                 thread=event.place.thread,
                 user=event.author.id,
                 language=reply.language,
+                attachment=reply.attachment if index == len(parts) - 1 else None,
             )
             await sender.send(action)
             sent.append(action)

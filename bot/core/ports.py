@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+from urllib.parse import urlsplit
 
 from bot.core.actions import Action
 from bot.core.errors import EngineError
@@ -60,13 +61,16 @@ class TranslationEngine(Protocol):
     provider said) for timeouts, 5xx, 429 and exhausted quotas. `max_targets` is how many
     target languages one call may carry. `paid` engines count against space budgets.
     `uses_glossary` engines apply glossaries themselves; for the others the pipeline
-    protects glossary terms as tokens and substitutes their translations.
+    protects glossary terms as tokens and substitutes their translations. `third_party`
+    engines send text off this deployment's machines; users and channels that opted out
+    never reach them.
     """
 
     name: str
     max_targets: int
     paid: bool
     uses_glossary: bool
+    third_party: bool
 
     async def translate(self, request: EngineRequest) -> EngineResult: ...
 
@@ -100,3 +104,11 @@ class MessageObserver(Protocol):
     async def message_seen(
         self, event: MessageCreated, language: str | None, translated: bool
     ) -> None: ...
+
+
+def is_loopback_url(url: str | None) -> bool:
+    """Return True for a server on this machine (localhost, 127.0.0.0/8, ::1)."""
+    if not url:
+        return False
+    host = (urlsplit(url).hostname or "").lower()
+    return host == "localhost" or host.startswith("127.") or host == "::1"

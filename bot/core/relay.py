@@ -14,6 +14,7 @@ from bot.core.detect import LanguageDetector
 from bot.core.ports import Sender
 from bot.core.split import split_message
 from bot.core.store import ChannelConfig, Copy, MessageRef, Store, StoredMessage
+from bot.core.translate import Author as TextAuthor
 from bot.core.translate import SpaceRef, Translation, TranslationService
 
 log = logging.getLogger(__name__)
@@ -190,6 +191,7 @@ class Relay:
                 self.engine_name,
                 space=SpaceRef(ref.platform, ref.space),
                 context=context,
+                author=TextAuthor(message.author_id, ref.channel),
             )
         texts = [
             self._copy_text(message, config, source, translations.get(destination.language))
@@ -346,7 +348,15 @@ def _notice(
     message: StoredMessage, config: ChannelConfig, translations: Iterable[Translation]
 ) -> Notice | None:
     """Say once in the channel when its primary engine was replaced, and why."""
-    degraded = next((found for found in translations if found.degraded_from), None)
+    # An opt-out is private: the channel is not told that someone's text skipped an engine.
+    degraded = next(
+        (
+            found
+            for found in translations
+            if found.degraded_from and found.degraded_reason != "privacy"
+        ),
+        None,
+    )
     if degraded is None or degraded.degraded_from is None:
         return None
     ref = message.ref

@@ -146,17 +146,21 @@ def atomic_tokens(text: str) -> list[TokenSpan]:
 
 def _trim_url(url: str) -> str:
     """Drop trailing punctuation and unbalanced closing brackets that belong to the sentence."""
-    while url:
-        last = url[-1]
+    # The brackets are counted once and the counts updated while trimming, because recounting
+    # (and re-slicing) at every step made a URL followed by many ")" take quadratic time.
+    opening = {")": url.count("("), "]": url.count("[")}
+    closing = {")": url.count(")"), "]": url.count("]")}
+    end = len(url)
+    while end:
+        last = url[end - 1]
         if last in _URL_TRAILING:
-            url = url[:-1]
-        elif last == ")" and url.count("(") < url.count(")"):
-            url = url[:-1]
-        elif last == "]" and url.count("[") < url.count("]"):
-            url = url[:-1]
+            end -= 1
+        elif last in closing and opening[last] < closing[last]:
+            closing[last] -= 1
+            end -= 1
         else:
             break
-    return url
+    return url[:end]
 
 
 # --- Markdown markers and line breaks ---------------------------------------------------------
@@ -169,7 +173,9 @@ _MASK = "\ue000"
 # ordinary blank and reorders words across it: apertium 3.8.3 with apertium-eng-spa 0.8.1 turned
 # "Title\nBody text here" into "Texto\nde Ente del título aquí". As a placeholder, the break
 # keeps each line's words on their own side, and `restore` rejects a translation that loses one.
-_LINE_BREAKS = re.compile(r"[^\S\n]*(?:\n[^\S\n]*)+")
+# The lookbehind lets a match start only where a run of spaces starts. Without it, a run of n
+# spaces with no line break was scanned again from each of its characters, in n²/2 steps.
+_LINE_BREAKS = re.compile(r"(?<![^\S\n])[^\S\n]*(?:\n[^\S\n]*)+")
 # Markers at line start: quotes (">", ">>>" and Slack's escaped "&gt;"), Discord headings and
 # subtext ("#", "##", "###", "-#"), bullets and numbered list items.
 _LINE_MARKERS = re.compile(
@@ -390,29 +396,48 @@ def _original_sides(protected: ProtectedText) -> tuple[list[_Side], list[_Side]]
     after: list[_Side] = []
     for match, token in zip(_PLACEHOLDER.finditer(text), protected.tokens, strict=True):
         start, end = match.span()
-        before.append(_side(token[0], text[:start], from_end=True))
-        after.append(_side(token[-1], text[end:], from_end=False))
+        before.append(_side(token[0], text, start, from_end=True))
+        after.append(_side(token[-1], text, end, from_end=False))
     return before, after
 
 
-def _side(token_edge: str, neighbor_text: str, *, from_end: bool) -> _Side:
-    """Classify one side of a token from its own edge character and the text beside it."""
+def _side(token_edge: str, text: str, boundary: int, *, from_end: bool) -> _Side:
+    """Classify one side of a token from its own edge character and the text beside it.
+
+    `boundary` is where the placeholder starts in `text` when `from_end` is true (the side
+    before it), else where it ends. Indices are used instead of slices so that a text with many
+    tokens is not copied once per token.
+    """
     if token_edge.isspace():
         return _Side(_Rule.STRIP)
-    if not neighbor_text:
+    at_edge = boundary == 0 if from_end else boundary == len(text)
+    if at_edge:
         return _Side(_Rule.EDGE)
-    neighbor = neighbor_text[-1] if from_end else neighbor_text[0]
+    neighbor = text[boundary - 1] if from_end else text[boundary]
     if neighbor.isalnum():
         return _Side(_Rule.STRIP)
     if not neighbor.isspace():
         return _Side(_Rule.GLUED)
     if from_end:
-        run = re.search(r"[^\S\r\n]+\Z", neighbor_text)
+        run = text[_horizontal_run_start(text, boundary) : boundary]
     else:
-        run = _HORIZONTAL_SPACE.match(neighbor_text)
-    if run is None:
+        match = _HORIZONTAL_SPACE.match(text, boundary)
+        run = match.group() if match else ""
+    if not run:
         return _Side(_Rule.GLUED)
-    return _Side(_Rule.SPACED, run.group())
+    return _Side(_Rule.SPACED, run)
+
+
+def _horizontal_run_start(text: str, end: int) -> int:
+    """Return where the run of spaces and tabs that ends at `end` starts (`end` if none does).
+
+    Walking back from `end` keeps this linear in the run. A regex anchored with ``\\Z`` would
+    start a match at every space of a long run and take quadratic time.
+    """
+    start = end
+    while start > 0 and text[start - 1].isspace() and text[start - 1] not in "\r\n":
+        start -= 1
+    return start
 
 
 def _respace(segment: str, left: _Side | None, right: _Side | None) -> str:
@@ -422,8 +447,7 @@ def _respace(segment: str, left: _Side | None, right: _Side | None) -> str:
 
     lead = _HORIZONTAL_SPACE.match(segment)
     lead_run = lead.group() if lead else ""
-    trail = re.search(r"[^\S\r\n]+\Z", segment)
-    trail_run = trail.group() if trail else ""
+    trail_run = segment[_horizontal_run_start(segment, len(segment)) :]
     body = segment[len(lead_run) : len(segment) - len(trail_run)]
 
     if left is not None:

@@ -10,7 +10,7 @@ import logging
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from bot.core import i18n
@@ -71,6 +71,18 @@ class Translation:
 
 
 @dataclass(frozen=True)
+class Author:
+    """Who wrote a text, and in which channel: their consent decides which engines see it."""
+
+    user: str
+    channel: str
+
+
+# consent(platform, space, channel, user) → may the text go to a third-party engine?
+ConsentCheck = Callable[[str, str, str, str], Awaitable[bool]]
+
+
+@dataclass(frozen=True)
 class SpaceRef:
     """The space a translation is for: its settings, budget, glossary and usage apply."""
 
@@ -102,7 +114,11 @@ class TranslationService:
         store: Store,
         engines: Mapping[str, TranslationEngine],
         spaces: SpaceStore | None = None,
+        consent: ConsentCheck | None = None,
     ) -> None:
+        """`consent(platform, space, channel, user)` says whether text may go to a
+        third-party engine; without it, every engine may be used."""
+        self.consent = consent
         self.store = store
         self.engines = dict(engines)
         self.spaces = spaces or SpaceStore(store, tuple(self.engines)[:1])
@@ -124,10 +140,11 @@ class TranslationService:
         *,
         space: SpaceRef | None = None,
         context: tuple[str, ...] = (),
+        author: Author | None = None,
     ) -> Translation | None:
         """Translate into one language; see `translate_many`."""
         found = await self.translate_many(
-            text, source, (target,), engine_name, space=space, context=context
+            text, source, (target,), engine_name, space=space, context=context, author=author
         )
         return found.get(target)
 
@@ -140,11 +157,13 @@ class TranslationService:
         *,
         space: SpaceRef | None = None,
         context: tuple[str, ...] = (),
+        author: Author | None = None,
     ) -> dict[str, Translation]:
         """Translate `text` into each target with the space's chain (or `engine_name` alone).
 
         A target that every engine failed gets the original text with a note (`fallback`).
-        Targets with nothing to translate are left out of the result.
+        Targets with nothing to translate are left out of the result. `author` is who wrote
+        the text and where: third-party engines are passed over when they opted out.
         """
         wanted = tuple(dict.fromkeys(target for target in targets if target != source))
         if not wanted or not is_translatable(text):
@@ -159,6 +178,7 @@ class TranslationService:
         base = protect(text)
         job = _Job(text, source, {target: base for target in wanted})
         primary = chain[0]
+        allowed = await self._consents(space, author)
 
         for name in chain:
             pending = [target for target in wanted if target not in job.done]
@@ -166,7 +186,10 @@ class TranslationService:
                 break
             engine = self.engine(name)
             estimate = len(text) * len(pending)
-            reason = await self._skip_reason(engine, space, settings, estimate)
+            if engine.third_party and not allowed:
+                reason: str | None = "privacy"
+            else:
+                reason = await self._skip_reason(engine, space, settings, estimate)
             if reason is not None:
                 for target in pending:
                     job.skipped.setdefault(target, reason)
@@ -183,6 +206,18 @@ class TranslationService:
             if found.text:
                 results[target] = found
         return results
+
+    async def _consents(self, space: SpaceRef | None, author: Author | None) -> bool:
+        """Return whether the author's text may go to third-party engines."""
+        if space is None or author is None:
+            return True
+        return await self.may_share(space.platform, space.space, author.channel, author.user)
+
+    async def may_share(self, platform: str, space: str, channel: str, user: str) -> bool:
+        """Return whether this user's text in this channel may reach third-party engines."""
+        if self.consent is None:
+            return True
+        return await self.consent(platform, space, channel, user)
 
     async def _skip_reason(
         self,

@@ -134,6 +134,7 @@ class ApertiumEngine:
     max_targets = 16
     paid = False
     uses_glossary = False
+    third_party = False
 
     def __init__(
         self,

@@ -176,6 +176,7 @@ class DeepLEngine:
     max_targets = 8
     paid = True
     uses_glossary = True
+    third_party = True
 
     def __init__(
         self,

@@ -15,7 +15,7 @@ from typing import Any, Final
 import aiohttp
 
 from bot.core.errors import EngineError, EngineUnavailableError, UnsupportedPairError
-from bot.core.ports import EngineRequest, EngineResult
+from bot.core.ports import EngineRequest, EngineResult, is_loopback_url
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +60,8 @@ class LibreTranslateEngine:
     max_targets = 8
     paid = False
     uses_glossary = False
+    # A self-hosted server on this machine keeps text here; any other is a third party.
+    third_party = True
 
     def __init__(
         self,
@@ -75,6 +77,7 @@ class LibreTranslateEngine:
         on `close()`. Without one, the engine creates its own on first use and closes it.
         """
         self._base_url = base_url.rstrip("/")
+        self.third_party = not is_loopback_url(base_url)
         self._api_key = api_key or None
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session = session

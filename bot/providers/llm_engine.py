@@ -25,7 +25,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import ResponseFormat
 
 from bot.core.errors import EngineError, EngineUnavailableError
-from bot.core.ports import EngineRequest, EngineResult
+from bot.core.ports import EngineRequest, EngineResult, is_loopback_url
 
 logger = logging.getLogger(__name__)
 
@@ -248,6 +248,8 @@ class LlmEngine:
     name = "openai"
     paid = True
     uses_glossary = True
+    # A server on this machine (Ollama, llama.cpp) keeps text here; any other is a third party.
+    third_party = True
     # Each target adds a translation to one reply, so more targets make a longer, slower
     # reply and lose more work when it fails to parse.
     # NOTE: 8 is an estimate, not measured against any model or timeout.
@@ -273,6 +275,8 @@ class LlmEngine:
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=0
         )
         self._model = model
+        self.model = model
+        self.third_party = not is_loopback_url(base_url)
         self._timeout_s = timeout_s
         self._temperature = temperature
         # Cleared after the first 400 that rejects response_format, for this instance's life.

@@ -210,3 +210,27 @@ async def test_context_passed_to_engine(store: Store, detector: LanguageDetector
     await chat.say("chat-en", "Ana", TEXT, id="m2")
 
     assert engine.requests[-1].context == ("Who is bringing the umbrella tomorrow?",)
+
+
+async def test_opted_out_author_skips_third_party(store: Store, detector: LanguageDetector) -> None:
+    from bot.core.translate import Author
+
+    remote, local = paid_engine(), FakeEngine()
+    remote.third_party = True
+    _, translator = wire(store, detector, remote, local)
+
+    async def consent(platform: str, space: str, channel: str, user: str) -> bool:
+        return user != "u-private"
+
+    translator.consent = consent
+    private = await translator.translate(
+        TEXT, "en", "es", space=SPACE, author=Author("u-private", "chat-en")
+    )
+    public = await translator.translate(
+        TEXT + " Again.", "en", "es", space=SPACE, author=Author("u-open", "chat-en")
+    )
+
+    assert private is not None and private.engine == "fake"
+    assert private.degraded_reason == "privacy"
+    assert public is not None and public.engine == "paid"
+    assert [request.text for request in remote.requests] == [TEXT + " Again."]

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 import random
 import re
+import time
+from collections.abc import Callable
 
 import pytest
 
 from bot.core.split import split_message
-from bot.core.tokens import atomic_tokens
+from bot.core.tokens import atomic_tokens, protect
 
 WORDS = ["hello", "world", "translation", "bot", "parley", "language", "learning", "a", "is"]
 TOKENS = [
@@ -270,3 +272,154 @@ def test_split_keeps_emoji_sequence_whole() -> None:
 
 def test_split_whitespace_only_text() -> None:
     assert split_message(" " * 50, 20) == []
+
+
+def test_split_fence_reopens_without_long_tag() -> None:
+    text = "```" + "x" * 1990 + "\n" + "y = 1\n" * 100 + "```"
+
+    parts = split_message(text, 2000)
+
+    assert len(parts) == 2
+    assert all(len(part) <= 2000 for part in parts)
+    assert parts[1].startswith("```\n")
+    assert all(part.count("```") == 2 for part in parts)
+
+
+def test_split_fence_drops_tag_crowding_small_limit() -> None:
+    text = "```python\n" + "\n".join(f"v{i} = {i}" for i in range(20)) + "\n```"
+
+    parts = split_message(text, 20)
+
+    assert all(len(part) <= 20 for part in parts)
+    assert parts[0].startswith("```python\n")
+    assert all(part.startswith("```\n") for part in parts[1:])
+    assert content(without_fence_marks("\n".join(parts))) == content(without_fence_marks(text))
+
+
+def test_split_fence_mid_line_keeps_mention() -> None:
+    text = "```\n" + "ab <@123456789> " * 10 + "\n```"
+
+    parts = split_message(text, 40)
+
+    assert all(len(part) <= 40 for part in parts)
+    assert all(part.count("<@") == part.count("<@123456789>") for part in parts)
+    assert sum(part.count("<@123456789>") for part in parts) == 10
+
+
+@pytest.mark.parametrize("marker", ["`", "``", "||"], ids=["code", "double-code", "spoiler"])
+def test_split_long_span_reopens(marker: str) -> None:
+    text = "See " + marker + "word " * 100 + "end" + marker + " after"
+
+    parts = split_message(text, 50)
+
+    assert all(len(part) <= 50 for part in parts)
+    assert len(parts) > 2
+    assert parts[0].startswith("See " + marker)
+    assert all(part.endswith(marker) for part in parts[:-1])
+    assert all(part.startswith(marker) for part in parts[1:])
+    assert parts[-1].endswith(marker + " after")
+    assert all("```" not in part for part in parts)
+    assert content("".join(parts).replace(marker, "")) == content(text.replace(marker, ""))
+
+
+@pytest.mark.parametrize("marker", ["`", "||"], ids=["code", "spoiler"])
+def test_split_long_span_keeps_mention_inside(marker: str) -> None:
+    text = marker + "x" * 1990 + " <@123456789> " + "y" * 100 + marker
+
+    parts = split_message(text, 2000)
+
+    (with_mention,) = [part for part in parts if "<@" in part]
+    assert "<@123456789>" in with_mention
+    assert with_mention.startswith(marker)
+    assert with_mention.endswith(marker)
+
+
+def test_split_long_spoiler_balanced() -> None:
+    text = "Ending: ||" + "the butler did it " * 150 + "||"
+
+    parts = split_message(text, 2000)
+
+    assert len(parts) == 2
+    assert all(part.count("||") == 2 for part in parts)
+
+
+def test_split_spoiler_with_pipes_not_glued() -> None:
+    text = "||" + "a|b " * 40 + "||"
+
+    parts = split_message(text, 30)
+
+    assert len(parts) > 1
+    assert all(len(part) <= 30 for part in parts)
+    assert all("|||" not in part for part in parts)
+    assert all(part.startswith("||") and part.endswith("||") for part in parts)
+
+
+def test_split_spoiler_closed_around_huge_url() -> None:
+    text = "||https://example.com/" + "x" * 100 + "||"
+
+    parts = split_message(text, 40)
+
+    assert all(len(part) <= 40 for part in parts)
+    assert all(part.startswith("||") and part.endswith("||") for part in parts)
+
+
+@pytest.mark.parametrize("mark", ["\u0301", "\U0001f3fd"], ids=["combining", "skin-tone"])
+@pytest.mark.parametrize(("count", "expected_parts"), [(2_500, 2), (4_000, 3)])
+def test_split_joining_run_part_count(mark: str, count: int, expected_parts: int) -> None:
+    text = "a" + mark * count
+
+    parts = split_message(text, 2000)
+
+    assert len(parts) == expected_parts
+    assert "".join(parts) == text
+
+
+def test_split_joining_run_cuts_at_cluster() -> None:
+    text = ("e" + "\u0301" * 9) * 10
+
+    parts = split_message(text, 25)
+
+    assert [len(part) for part in parts] == [20, 20, 20, 20, 20]
+    assert all(part.startswith("e") for part in parts)
+
+
+# --- Long hostile input ---------------------------------------------------------------------
+# Each input below once took quadratic or cubic time. The bounds are loose, about 10 to 20
+# times what the linear code needs on a laptop, so they catch a return to that without
+# flaking on a busy machine.
+
+
+def seconds_to_run(function: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("mark", [".", "!", "…"])
+def test_split_punctuation_run_fast(mark: str) -> None:
+    text = mark * 40_000
+
+    assert seconds_to_run(lambda: split_message(text, 2000)) < 0.5
+    assert [len(part) for part in split_message(text, 2000)] == [2000] * 20
+
+
+def test_split_huge_message_fast() -> None:
+    text = "Hi <@123> see https://x.io/a `code` :tada: **bold** ok. " * 1_800
+
+    assert seconds_to_run(lambda: split_message(protect(text).text, 2000)) < 1.0
+    assert seconds_to_run(lambda: split_message(text, 2000)) < 0.5
+    assert content("".join(split_message(text, 2000))) == content(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "```py\n" + "x = 1\n" * 20_000 + "```",
+        "||" + "word " * 20_000 + "||",
+        "`" + "x" * 100_000 + "`",
+    ],
+    ids=["fence", "spoiler", "code"],
+)
+def test_split_huge_container_fast(text: str) -> None:
+    assert seconds_to_run(lambda: split_message(text, 2000)) < 1.0
+    assert all(len(part) <= 2000 for part in split_message(text, 2000))

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -352,6 +354,70 @@ def test_restore_fixes_spaces(original: str, translated: str, expected: str) -> 
 )
 def test_is_translatable(text: str, expected: bool) -> None:
     assert is_translatable(text) is expected
+
+
+# --- Long hostile input ---------------------------------------------------------------------
+# Each input below once took quadratic time. The bounds are loose, about 20 times what the
+# linear code needs on a laptop, so they catch a return to quadratic time without flaking on
+# a busy machine.
+
+
+def seconds_to_run(function: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+@pytest.mark.parametrize("run", [" ", "\t"], ids=["spaces", "tabs"])
+def test_protect_whitespace_run_fast(run: str) -> None:
+    text = "a" + run * 40_000 + "b"
+
+    assert seconds_to_run(lambda: protect(text)) < 0.5
+    assert protect(text).tokens == ()
+
+
+def test_protect_line_break_after_long_run() -> None:
+    text = "a" + " " * 5_000 + "b   \n  c"
+
+    protected = protect(text)
+
+    assert protected.tokens == ("   \n  ",)
+    assert restore(protected.text, protected) == text
+
+
+def test_restore_whitespace_run_fast() -> None:
+    protected = ProtectedText("a" + " " * 40_000 + "b ⟦0⟧", ("`code`",))
+
+    assert seconds_to_run(lambda: restore(protected.text, protected)) < 0.5
+    assert restore(protected.text, protected).endswith("b `code`")
+
+
+def test_restore_keeps_long_space_run() -> None:
+    protected = protect("a" + " " * 3_000 + "<@1> b")
+
+    assert restore(protected.text, protected) == "a" + " " * 3_000 + "<@1> b"
+
+
+def test_restore_many_tokens_fast() -> None:
+    text = "a `b` " * 7_000
+    protected = protect(text)
+
+    assert len(protected.tokens) == 7_000
+    assert seconds_to_run(lambda: restore(protected.text, protected)) < 0.5
+    assert restore(protected.text, protected) == text
+
+
+def test_url_closing_parens_fast() -> None:
+    text = "see http://a" + ")" * 40_000
+
+    assert seconds_to_run(lambda: atomic_tokens(text)) < 0.5
+    assert [(span.start, span.end) for span in atomic_tokens(text)] == [(4, 12)]
+
+
+def test_url_trim_mixed_brackets() -> None:
+    protected = protect("see https://x.y/(a)[b]]).;) now")
+
+    assert protected.tokens == ("https://x.y/(a)[b]",)
 
 
 APERTIUM = Path("/usr/bin/apertium")

@@ -71,7 +71,7 @@ def iso_week(moment: float) -> str:
 
 
 def parse_week(value: str) -> tuple[int, int]:
-    """Return (ISO year, week) of a week written like ``2025-W07``; raises ValueError."""
+    """Return (ISO year, week) of a week written like ``2025-W07``, or raise ValueError."""
     match = _WEEK.match(value)
     if match is None:
         raise ValueError(f"invalid week {value!r}: expected an ISO week such as 2025-W07")

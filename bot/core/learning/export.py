@@ -16,12 +16,12 @@ import json
 import sqlite3
 import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 import genanki
 
 from bot.core import i18n
+from bot.core.actions import Attachment
 from bot.core.commands import CommandHandler, CommandReply, CommandSpec
 from bot.core.errors import UserError
 from bot.core.events import Command
@@ -34,20 +34,8 @@ _CARD_CSS = """.card { font-family: sans-serif; font-size: 24px; text-align: cen
 .language { font-size: 14px; color: #888; }"""
 
 
-@dataclass(frozen=True)
-class Attachment:
-    """A file to send to a user: its name, content and media type."""
-
-    file_name: str
-    data: bytes
-    media_type: str
-
-
-@dataclass(frozen=True)
-class AttachmentReply(CommandReply):
-    """A command reply with a file. Until actions carry files, adapters see only `text`."""
-
-    attachment: Attachment | None = None
+# A command reply that carries a file is a CommandReply with its `attachment` set.
+AttachmentReply = CommandReply
 
 
 def deck_csv(cards: Sequence[StudyCard], today: datetime) -> Attachment:
@@ -81,7 +69,7 @@ def deck_csv(cards: Sequence[StudyCard], today: datetime) -> Attachment:
 def anki_id(learner: str, kind: str) -> int:
     """Return a stable Anki id for the learner's deck or note type (`kind`).
 
-    The id lies in [2**30, 2**31), the range genanki's documentation recommends, so the
+    The id lies in [2**30, 2**31), the range genanki 0.13's README suggests for ids. The
     same learner's later exports update the deck in Anki instead of adding a second one.
     """
     digest = hashlib.sha256(f"parley:{kind}:{learner}".encode()).digest()
@@ -169,7 +157,7 @@ EXPORT_SPEC = CommandSpec("cards export", ("format",), (), False, "help.cards_ex
 
 
 class ExportCommands:
-    """The `cards export [csv|apkg]` command; the format defaults to csv."""
+    """The `cards export [csv|apkg]` command. The format defaults to csv."""
 
     def __init__(self, exports: Exports) -> None:
         self.exports = exports
@@ -187,6 +175,6 @@ class ExportCommands:
         reviews = self.exports.reviews
         learner = await reviews.learner_for(command.place.platform, command.author.id)
         attachment = await self.exports.export(learner, file_format)
-        count = await reviews.redis.hlen(reviews.key(learner, "cards"))
+        count = await reviews.card_count(learner)
         text = i18n.t("cards.exported", locale, count=count, file=attachment.file_name)
         return AttachmentReply(text, i18n.resolve_locale(locale), attachment)

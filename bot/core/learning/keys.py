@@ -43,7 +43,11 @@ class LearningKeys:
         return self.store.key("learner", learner, *parts)
 
     def learner_pattern(self, learner: str) -> str:
-        """Return a SCAN pattern that matches every key of one learner and nothing else."""
+        """Return a SCAN pattern that matches every key of one learner and nothing else.
+
+        That holds because account ids never contain ":" (see `events.check_id`), so no
+        learner id extends another one by a segment.
+        """
         escaped = "".join(f"[{char}]" if char in "*?[]\\" else char for char in learner)
         return self.store.key("learner", escaped, "*")
 

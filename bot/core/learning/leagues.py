@@ -2,8 +2,8 @@
 
 Leaderboards count all XP awarded in a space, all-time and per UTC ISO week. Leagues count
 only XP in one of the learner's target languages. A learner joins a league cohort of their
-tier in that space with their first such XP of the week; a cohort takes up to
-`XpRules.cohort_size` learners and a new one opens when it is full. Learners who earn no
+tier in that space with their first such XP of the week. A cohort takes up to
+`XpRules.cohort_size` learners, and a new one opens when it is full. Learners who earn no
 league XP in a week join no cohort and keep their tier.
 
 After the week ends, `rollover` ranks each cohort by the week's league XP, ties broken by
@@ -69,7 +69,7 @@ class Standing:
 
 @dataclass(frozen=True)
 class RolloverResult:
-    """What one rollover changed: learner ids moved up and down, and the cohort count."""
+    """Outcome of one rollover: learner ids moved up and down, and the cohort count."""
 
     week: str
     promoted: tuple[str, ...]

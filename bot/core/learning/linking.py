@@ -8,8 +8,9 @@ kept, and the other one is merged into it:
 - target languages are the union, and a language both study keeps the higher estimate;
 - XP totals and the XP of each day are summed;
 - streak days and frozen days are the union, and the streak is counted again over that
-  union: the run of consecutive days ending at the latest one, counting practised days;
-  the best streak is the higher one (or the new run); freezes are summed up to the maximum;
+  union as the run of consecutive days ending at the latest one, counting practised days.
+  The best streak is the higher one (or the new run), and freezes are summed up to the
+  maximum;
 - leaderboard and league scores of this week and last week are summed in every space, and
   the higher league tier is kept;
 - every account of the merged learner now maps to the kept one, and the merged learner
@@ -39,8 +40,8 @@ LINK_CODE_TTL_S = 600
 LINK_CODE_LENGTH = 8
 # No 0/O or 1/I, which are easy to mistype when copying a code by hand.
 LINK_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-# Wrong codes an account may enter per LINK_CODE_TTL_S before it must wait; at 32^8 codes,
-# guessing one in time is hopeless even without this limit, but it keeps logs quiet.
+# Wrong codes an account may enter per LINK_CODE_TTL_S before it must wait. With 32^8
+# possible codes, guessing one in time is hopeless anyway, so the limit mainly stops floods.
 MAX_LINK_FAILURES = 5
 MERGED_MARKER_TTL_S = 30 * 24 * 3600
 

@@ -1,6 +1,6 @@
 """A short adaptive placement test from the item banks in ``config/placement/{language}.json``.
 
-Each bank holds multiple-choice items (four choices, letters a-d) at the levels A1 to C1,
+Each bank contains multiple-choice items (four choices, letters a-d) at the levels A1 to C1,
 two per level. A test asks up to `TEST_LENGTH` items. It starts at `START_LEVEL`; after a
 right answer the next item is one level up and after a wrong one it is one level down,
 within A1..C1. When the wanted level has no unused item left, the nearest level that has
@@ -120,9 +120,9 @@ def next_item(
     if asked:
         last = PLACEMENT_LEVELS.index(by_id[asked[-1]].level)
         step = 1 if right[-1] else -1
-        wanted = min(max(last + step, 0), len(PLACEMENT_LEVELS) - 1)
+        next_index = min(max(last + step, 0), len(PLACEMENT_LEVELS) - 1)
     else:
-        wanted = PLACEMENT_LEVELS.index(START_LEVEL)
+        next_index = PLACEMENT_LEVELS.index(START_LEVEL)
     unused = [item for item in bank if item.id not in asked]
     if not unused:
         return None
@@ -130,7 +130,7 @@ def next_item(
     return min(
         unused,
         key=lambda item: (
-            abs(PLACEMENT_LEVELS.index(item.level) - wanted),
+            abs(PLACEMENT_LEVELS.index(item.level) - next_index),
             PLACEMENT_LEVELS.index(item.level),
             bank.index(item),
         ),

@@ -80,7 +80,7 @@ class TargetLanguage:
 
 @dataclass(frozen=True)
 class Profile:
-    """What a learner told Parley about themselves, with defaults for what they did not."""
+    """A learner's languages and settings, with defaults for those never set."""
 
     learner: str
     native: str | None = None
@@ -267,7 +267,7 @@ class Profiles:
         """Nudge the learner's estimate in `language` after graded work and return it.
 
         `score` is the fraction of the work done right (0 to 1), for work pitched at the
-        learner's current level; the rule is in this module's docstring. Returns None, and
+        learner's current level. The rule is in this module's docstring. Returns None, and
         changes nothing, when `language` is not one of the learner's targets. Raises
         ValueError for a score outside 0..1. Follows a learner that was merged into another.
         """

@@ -24,7 +24,7 @@ import hashlib
 import json
 import logging
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -340,6 +340,9 @@ class Reviews:
         cards = [StudyCard.from_json(int(_text(key)), _text(value)) for key, value in raw.items()]
         return sorted(cards, key=lambda card: (card.due, card.id))
 
+    async def card_count(self, learner: str) -> int:
+        return int(await self.redis.hlen(self.key(learner, "cards")))
+
     async def due_count(self, learner: str, now: datetime | None = None) -> int:
         moment = _seconds(now or self.now())
         return int(await self.redis.zcount(self.key(learner, "due"), "-inf", moment))
@@ -615,13 +618,26 @@ REVIEW_SPECS = (
 )
 
 
+# Called after a rating is stored, with the command, the learner and the rescheduled card:
+# the place to award review XP.
+RatedHook = Callable[[Command, str, StudyCard], Awaitable[None]]
+
+
 class ReviewCommands:
     """The review, cards and reminders commands. `detector` guesses a card's language when
-    `cards add` names none."""
+    `cards add` names none. `on_rated` runs after each stored rating; an error it raises
+    reaches the caller, but the rating stays stored."""
 
-    def __init__(self, reviews: Reviews, detector: LanguageDetector | None = None) -> None:
+    def __init__(
+        self,
+        reviews: Reviews,
+        detector: LanguageDetector | None = None,
+        *,
+        on_rated: RatedHook | None = None,
+    ) -> None:
         self.reviews = reviews
         self.detector = detector
+        self.on_rated = on_rated
 
     def register(self, handler: CommandHandler) -> None:
         functions: dict[str, CommandFunction] = {
@@ -659,6 +675,8 @@ class ReviewCommands:
         learner = await self._learner(command)
         rating = parse_rating(command.options["rating"])
         card = await self.reviews.rate(learner, rating)
+        if self.on_rated is not None:
+            await self.on_rated(command, learner, card)
         when = await self._when(learner, card.due, locale)
         due = await self.reviews.due_count(learner)
         return i18n.t("review.rated", locale, when=when, count=due)
@@ -681,7 +699,7 @@ class ReviewCommands:
     async def cards_due(self, command: Command) -> str:
         locale = command.author.locale
         learner = await self._learner(command)
-        total = await self.reviews.redis.hlen(self.reviews.key(learner, "cards"))
+        total = await self.reviews.card_count(learner)
         if not total:
             return i18n.t("cards.none", locale)
         due = await self.reviews.due_count(learner)

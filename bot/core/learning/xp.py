@@ -20,13 +20,17 @@ writing in a target language, whoever reads it.
 Streaks count the learner's own days (see `days.local_day`). Practising on the day after
 the last practice adds one. Whether a practice falls on the next day is decided by
 comparing the time of the last practice with the start of today and of yesterday in the
-learner's current time zone. So a change of time zone never breaks a streak or adds to it
-by itself: after a move from New York to Tokyo, a practice at 23:30 New York time counts
-for the Tokyo day that contains that moment (13:30 the next day). Missed days are covered
-by freezes, one per missed day, when the learner has enough of them; frozen days keep the
-streak alive without adding to it. A gap longer than the freezes held resets the streak
-to 1 and leaves the freezes unused. A learner earns one freeze each time the streak
-reaches a multiple of `XpRules.freeze_every` days, holding at most `XpRules.max_freezes`.
+learner's current time zone, so both moments are placed in the same zone. After a move
+from New York to Tokyo, a practice at 23:30 New York time counts for the Tokyo day that
+contains that moment (13:30 the next day), and practice on the following Tokyo day
+continues the streak. A move still shifts day boundaries by the change in UTC offset, so
+it can turn a gap of about a day into a missed day or the reverse.
+
+Missed days are covered by freezes, one per missed day, when the learner has enough of
+them. Frozen days keep the streak alive without adding to it. A gap longer than the
+freezes held resets the streak to 1 and leaves the freezes unused. A learner earns one
+freeze each time the streak reaches a multiple of `XpRules.freeze_every` days, holding at
+most `XpRules.max_freezes`.
 """
 
 from __future__ import annotations
@@ -61,7 +65,7 @@ _KIND = re.compile(r"^[a-z][a-z_]{0,31}$")
 
 @dataclass(frozen=True)
 class XpRules:
-    """Amounts and anti-gaming limits. Times are seconds; caps are XP per learner day."""
+    """Amounts and anti-gaming limits. Times are in seconds and caps in XP per learner day."""
 
     message_xp: int = 3
     min_letters: int = 12
@@ -79,7 +83,7 @@ class XpRules:
 
 @dataclass(frozen=True)
 class AwardResult:
-    """What one award did.
+    """Outcome of one award.
 
     `status` is "ok", "duplicate" (the event id was seen before), "cooldown" or "capped".
     `granted` is the XP added, which a cap can make smaller than the amount asked.
@@ -100,7 +104,7 @@ class AwardResult:
 
 @dataclass(frozen=True)
 class XpSummary:
-    """A learner's XP as of now: totals, today's progress and the streak as it stands.
+    """A learner's XP now: totals, today's progress and the current streak.
 
     `streak` is 0 once the streak is broken, before the next practice resets it.
     `freezes` are those left after covering the days missed since the last practice.
@@ -269,9 +273,9 @@ class XpLedger:
         The XP also counts for the space's league when `language` is one of the learner's
         targets. `cooldown_channel` (a channel key) applies the message cooldown there.
         Kinds with a cap in `XpRules.caps` stop at that many XP per learner day. An event
-        id awards at most once, whatever the learner, for `XpRules.awarded_ttl_s`; a
-        refused award (cooldown, cap) also uses it up. Raises ValueError for an amount
-        below 1, a malformed kind or an empty event id.
+        id awards at most once, whatever the learner, for `XpRules.awarded_ttl_s`. A
+        refused award (cooldown, cap) also uses the event id up. Raises ValueError for an
+        amount below 1, a malformed kind or an empty event id.
         """
         if amount < 1:
             raise ValueError(f"XP amount must be at least 1, got {amount}")
@@ -280,8 +284,8 @@ class XpLedger:
         if not event_id:
             raise ValueError("event_id must not be empty")
 
-        # A learner merged between reading the account map and the award is followed to the
-        # learner it was merged into; two hops cover a merge racing another merge.
+        # An award to a learner that was merged meanwhile follows the marker to the kept
+        # learner. Three tries allow two hops, for a merge that races another merge.
         for _ in range(3):
             raw = await self._run_award(
                 learner, kind, amount, event_id, space, language, cooldown_channel
@@ -523,8 +527,9 @@ class XpObserver:
     ) -> None:
         """Award message XP when the message qualifies.
 
-        Never raises: the conversation calls observers after the copies went out, and an
-        error there would make the platform redeliver the message and post them again.
+        Logs and swallows every Exception, because the conversation calls observers after
+        the copies went out, and an error there would make the platform redeliver the
+        message and post the copies again.
         """
         try:
             await self._award(event, language)
