@@ -8,8 +8,12 @@ import logging
 import sys
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from config.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from bot.runtime import Runtime
 
 
 def _demo_transcript() -> Path:
@@ -57,6 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--actions", action="store_true", help="also print actions as JSON Lines")
     _add_replay_options(
         demo, space_help="(default: a new space per run, so reruns on one Redis start clean)"
+    )
+
+    discord = commands.add_parser("discord", help="run the Discord bot (needs DISCORD_TOKEN)")
+    discord.add_argument(
+        "--no-worker", action="store_true", help="use workers already running on REDIS_URL"
     )
 
     slack = commands.add_parser(
@@ -135,6 +144,16 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.providers.apertium import ApyServerError
     from bot.runtime import Runtime, StartError
 
+    if args.command == "discord":
+        from bot.runtime import StartError as DiscordStartError
+        from bot.adapters.discord.start import discord_token
+
+        try:
+            discord_token(settings)
+        except DiscordStartError as error:
+            print(f"parley discord: {error}", file=sys.stderr)
+            return 2
+
     if args.command == "slack":
         from bot.adapters.slack.config import SlackConfig, SlackConfigError
 
@@ -154,11 +173,10 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         if args.command == "console":
             await run_console(runtime)
             return 0
+        if args.command == "discord":
+            return await _run_discord(runtime, settings)
         if args.command == "slack":
-            from bot.adapters.slack.run import run_slack
-
-            await run_slack(runtime, settings, mode="http" if args.http else "socket")
-            return 0
+            return await _run_slack(runtime, settings, http=args.http)
 
         path = args.file
         try:
@@ -186,6 +204,45 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         return 1 if result.errors else 0
     finally:
         await runtime.close()
+
+
+async def _run_discord(runtime: Runtime, settings: Settings) -> int:
+    from bot.runtime import StartError as DiscordStartError
+    from bot.adapters.discord.start import run_discord
+
+    try:
+        await run_discord(runtime, settings)
+    except DiscordStartError as error:
+        print(f"parley discord: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _run_slack(runtime: Runtime, settings: Settings, *, http: bool) -> int:
+    """Run the Slack app; with DISCORD_TOKEN set, bridged Discord channels get copies too."""
+    from bot.adapters.slack.run import run_slack
+
+    other_senders = {}
+    if settings.discord_token is not None:
+        from bot.runtime import StartError as DiscordStartError
+        from bot.adapters.discord.start import open_sender
+
+        try:
+            other_senders["discord"] = await open_sender(settings, runtime.store)
+        except DiscordStartError as error:
+            print(f"parley slack: Discord bridge unavailable: {error}", file=sys.stderr)
+    try:
+        await run_slack(
+            runtime,
+            settings,
+            mode="http" if http else "socket",
+            other_senders=other_senders or None,
+        )
+    finally:
+        discord_sender = other_senders.get("discord")
+        if discord_sender is not None:
+            await discord_sender.client.close()
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """The Discord adapter: `run_discord(runtime, settings)` runs Parley as a Discord bot.
 
-It is built on discord.py 2.7 (see docs/discord.md for why that version is pinned).
+Requires discord.py==2.7.* (built and tested with 2.7.1); docs/discord.md says which
+behaviour of that series the adapter and its tests rely on.
 """
 
 from __future__ import annotations
 
-from bot.adapters.discord.client import DiscordAdapter, run_discord
+from bot.adapters.discord.adapter import DiscordAdapter
+from bot.adapters.discord.start import open_sender, run_discord
 
-__all__ = ["DiscordAdapter", "run_discord"]
+__all__ = ["DiscordAdapter", "open_sender", "run_discord"]

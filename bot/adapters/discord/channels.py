@@ -12,6 +12,16 @@ from bot.core.events import Place
 
 log = logging.getLogger(__name__)
 
+
+class UnsupportedChannelError(Exception):
+    """The channel cannot take this kind of post (no webhooks, or no threads)."""
+
+
+async def find_channel(client: discord.Client, channel_id: int) -> object:
+    """Return a channel or thread from discord.py's cache, else fetched from the API."""
+    return client.get_channel(channel_id) or await client.fetch_channel(channel_id)
+
+
 # Parent lookups remembered for channels missing from discord.py's cache (archived threads).
 MAX_REMEMBERED = 4096
 

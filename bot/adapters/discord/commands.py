@@ -35,7 +35,7 @@ MAX_CHOICE_VALUE = 100
 MENU_NAME = "Translate"
 MENU_NAME_KEY = "command.menu_translate"
 # Options that take language codes, and those among them that take a list of codes.
-LANGUAGE_OPTIONS = frozenset({"language", "languages", "source", "target"})
+LANGUAGE_OPTIONS = frozenset({"language", "languages", "native", "source", "target"})
 CHOICES: dict[str, tuple[str, ...]] = {"style": STYLES, "formality": tuple(FORMALITIES)}
 ADMIN_PERMISSIONS = discord.Permissions(manage_guild=True)
 # Options the adapter fills and users never type. The "Translate" message command passes
@@ -62,44 +62,50 @@ def build_commands(
 ) -> list[app_commands.Command[Any, ..., None] | app_commands.Group]:
     """Turn command specs into top-level commands and groups of subcommands.
 
-    Raises ValueError for a name of more than two words, or a word that is both a command
-    and a group (Discord allows a top-level command to be one or the other).
+    Discord lets a top-level name be a command or a group, not both. When the core has
+    both ("review" and "review rate"), the bare command keeps its name and the others
+    become top-level commands joined with a hyphen (`/review-rate`). Raises ValueError for
+    a name of more than two words.
     """
-    singles: list[CommandSpec] = []
+    singles: list[tuple[str, CommandSpec]] = []
     groups: dict[str, list[CommandSpec]] = {}
     for spec in specs:
         words = spec.name.split()
         if len(words) == 1:
-            singles.append(spec)
+            singles.append((spec.name, spec))
         elif len(words) == 2:
             groups.setdefault(words[0], []).append(spec)
         else:
-            raise ValueError(f"command {spec.name!r}: Discord commands here have 1 or 2 words")
-    clash = sorted({spec.name for spec in singles} & set(groups))
-    if clash:
-        raise ValueError(f"{clash[0]!r} is both a command and a command group")
+            raise ValueError(
+                f"command {spec.name!r} has {len(words)} words; Discord commands built here "
+                "have 1 or 2"
+            )
+    for word in sorted({name for name, _ in singles} & set(groups)):
+        singles.extend((spec.name.replace(" ", "-"), spec) for spec in groups.pop(word))
 
     built: list[app_commands.Command[Any, ..., None] | app_commands.Group] = []
-    for spec in singles:
-        command = _slash_command(spec, spec.name, run)
+    for name, spec in singles:
+        command = _slash_command(spec, name, run)
         if spec.admin:
             command.default_permissions = ADMIN_PERMISSIONS
         built.append(command)
     for word, members in groups.items():
-        group = app_commands.Group(
-            name=_name(word),
-            description=_description(f"group.{word}", fallback=word),
-            # Discord sets default permissions per top-level command only, so a group is
-            # hidden from members only when all its subcommands are for admins. The core
-            # checks the caller of each subcommand anyway.
-            default_permissions=(
-                ADMIN_PERMISSIONS if all(spec.admin for spec in members) else None
-            ),
-        )
-        for spec in members:
-            group.add_command(_slash_command(spec, spec.name.split()[1], run, parent=group))
-        built.append(group)
+        built.append(_group(word, members, run))
     return built
+
+
+def _group(word: str, members: list[CommandSpec], run: CommandRunner) -> app_commands.Group:
+    group = app_commands.Group(
+        name=_name(word),
+        description=_description(f"group.{word}", fallback=word),
+        # Discord sets default permissions per top-level command only, so a group is hidden
+        # from members only when all its subcommands are for admins. The core checks the
+        # caller of each subcommand anyway.
+        default_permissions=ADMIN_PERMISSIONS if all(spec.admin for spec in members) else None,
+    )
+    for spec in members:
+        group.add_command(_slash_command(spec, spec.name.split()[1], run, parent=group))
+    return group
 
 
 def build_translate_menu(run: CommandRunner) -> app_commands.ContextMenu:
@@ -201,19 +207,19 @@ def _language_completer(
 def language_choices(current: str, *, multiple: bool) -> list[Choice[str]]:
     """Suggest language codes that complete what the user typed so far.
 
-    For a list option ("en es f") the last word is completed and the earlier ones kept.
+    For a list option ("en es f") the last word is completed and the earlier words stay.
     """
     if multiple:
         words = current.replace(",", " ").split()
         if current.endswith((" ", ",")) or not words:
-            kept, partial = words, ""
+            chosen, partial = words, ""
         else:
-            kept, partial = words[:-1], words[-1]
+            chosen, partial = words[:-1], words[-1]
     else:
-        kept, partial = [], current.strip()
+        chosen, partial = [], current.strip()
     partial = partial.lower()
-    codes = sorted(code for code in SUPPORTED if code.startswith(partial) and code not in kept)
-    values = [" ".join([*kept, code]) for code in codes]
+    codes = sorted(code for code in SUPPORTED if code.startswith(partial) and code not in chosen)
+    values = [" ".join([*chosen, code]) for code in codes]
     return [Choice(name=value, value=value) for value in values if len(value) <= MAX_CHOICE_VALUE][
         :MAX_CHOICES
     ]

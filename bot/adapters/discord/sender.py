@@ -7,11 +7,9 @@ passes `AllowedMentions.none()`, because the core's `may_mention` is always Fals
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import logging
-import re
 from collections import OrderedDict
 from contextvars import ContextVar
 from dataclasses import asdict, dataclass
@@ -20,8 +18,10 @@ from typing import Any, Literal
 import discord
 from discord.utils import MISSING
 
+from bot.adapters.discord.channels import UnsupportedChannelError, find_channel
 from bot.adapters.discord.events import PLATFORM
 from bot.adapters.discord.pacing import ChannelPacer
+from bot.adapters.discord.webhooks import WebhookDirectory, webhook_username
 from bot.core.actions import Action, ActionKind
 from bot.core.relay import BOT_NAME
 from bot.core.store import Store
@@ -29,34 +29,19 @@ from bot.core.store import Store
 log = logging.getLogger(__name__)
 
 MAX_LENGTH = 2000
-WEBHOOK_NAME = "Parley"
 THREAD_NAME = "Parley"
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440
-# Discord rejects webhook names over 80 characters and names containing these words.
-MAX_WEBHOOK_NAME = 80
-_RESERVED_NAME = re.compile(r"discord|clyde", re.IGNORECASE)
-# Cyrillic look-alikes for the letters that make those words.
-# NOTE: not checked against Discord here; other bots use the same substitution.
-_LOOKALIKE = str.maketrans({"o": "о", "O": "О", "e": "е", "E": "Е"})
 MAX_REMEMBERED = 4096
 NO_MENTIONS = discord.AllowedMentions.none()
 
 VIA_WEBHOOK = "webhook"
 VIA_BOT = "bot"
 
-WebhookChannel = (
-    discord.TextChannel | discord.VoiceChannel | discord.StageChannel | discord.ForumChannel
-)
-
 # The interaction whose command the core is handling in this task. Parley.handle sends a
 # command's ephemeral replies before it returns, inside the task that set this variable.
 CURRENT_INTERACTION: ContextVar[discord.Interaction | None] = ContextVar(
     "parley_discord_interaction", default=None
 )
-
-
-class UnsupportedChannelError(Exception):
-    """The channel cannot take this kind of post (no webhooks, or no threads)."""
 
 
 @dataclass(frozen=True)
@@ -86,16 +71,12 @@ class DiscordSender:
         self.client = client
         self.store = store
         self.pacer = pacer or ChannelPacer()
-        self._webhooks: dict[int, discord.Webhook] = {}
-        self._webhook_locks: dict[int, asyncio.Lock] = {}
+        self.webhooks = WebhookDirectory(client)
         self._threads: OrderedDict[int, None] = OrderedDict()
         self._no_webhook_warned: set[int] = set()
 
     def max_length(self, platform: str) -> int:
         return MAX_LENGTH
-
-    def is_own_webhook(self, webhook_id: int) -> bool:
-        return any(webhook.id == webhook_id for webhook in self._webhooks.values())
 
     async def send(self, action: Action) -> str | None:
         if action.platform != PLATFORM:
@@ -167,8 +148,12 @@ class DiscordSender:
             self._remember_thread(thread_id)
             return thread_id
 
-        channel = await self._channel(channel_id)
+        channel = await find_channel(self.client, channel_id)
         if not isinstance(channel, discord.TextChannel):
+            # A forum post, or an archived thread elsewhere: it exists, or it cannot be made.
+            if await self._is_thread(thread_id):
+                self._remember_thread(thread_id)
+                return thread_id
             raise UnsupportedChannelError(
                 f"channel {channel_id} ({type(channel).__name__}) has no message threads"
             )
@@ -207,7 +192,7 @@ class DiscordSender:
         """
         channel_id = int(action.channel)
         try:
-            webhook = await self._webhook(channel_id)
+            webhook = await self.webhooks.get(channel_id)
         except discord.Forbidden:
             return await self._post_without_webhook(action, location)
 
@@ -217,8 +202,8 @@ class DiscordSender:
             return sent, await self._execute(webhook, action, prefix + action.text, location)
         except discord.NotFound:
             # Someone deleted the webhook: find or make another and try once more.
-            self._webhooks.pop(channel_id, None)
-            webhook = await self._webhook(channel_id)
+            self.webhooks.forget(channel_id)
+            webhook = await self.webhooks.get(channel_id)
             return sent, await self._execute(webhook, action, prefix + action.text, location)
 
     async def _execute(
@@ -273,33 +258,6 @@ class DiscordSender:
             )
         return SentMessage(action.channel, str(location), VIA_BOT, prefix), str(message.id)
 
-    async def _webhook(self, channel_id: int) -> discord.Webhook:
-        """Return the channel's "Parley" webhook made by this bot, creating it once."""
-        cached = self._webhooks.get(channel_id)
-        if cached is not None:
-            return cached
-        lock = self._webhook_locks.setdefault(channel_id, asyncio.Lock())
-        async with lock:
-            cached = self._webhooks.get(channel_id)
-            if cached is not None:
-                return cached
-            channel = await self._channel(channel_id)
-            if not isinstance(channel, WebhookChannel):
-                raise UnsupportedChannelError(
-                    f"channel {channel_id} ({type(channel).__name__}) has no webhooks"
-                )
-            webhook = _own_webhook(await channel.webhooks(), self.client.user)
-            if webhook is None:
-                webhook = await channel.create_webhook(
-                    name=WEBHOOK_NAME, reason="Parley relays messages between linked channels"
-                )
-                log.info("channel %s: webhook %s created", channel_id, webhook.id)
-            self._webhooks[channel_id] = webhook
-            return webhook
-
-    async def _channel(self, channel_id: int) -> object:
-        return self.client.get_channel(channel_id) or await self.client.fetch_channel(channel_id)
-
     # edits and deletes
 
     async def _edit(self, action: Action) -> None:
@@ -314,7 +272,7 @@ class DiscordSender:
             text = action.text
         async with self.pacer.slot(sent.location):
             if sent.via == VIA_WEBHOOK:
-                webhook = await self._webhook(int(sent.channel))
+                webhook = await self.webhooks.get(int(sent.channel))
                 await webhook.edit_message(
                     message_id,
                     content=text,
@@ -334,7 +292,7 @@ class DiscordSender:
         try:
             async with self.pacer.slot(sent.location):
                 if sent.via == VIA_WEBHOOK:
-                    webhook = await self._webhook(int(sent.channel))
+                    webhook = await self.webhooks.get(int(sent.channel))
                     await webhook.delete_message(
                         message_id, thread=_thread_object(int(sent.channel), int(sent.location))
                     )
@@ -411,23 +369,6 @@ def speaks_as_author(action: Action) -> bool:
     always carries one. Parley's own posts carry neither.
     """
     return action.avatar_url is not None or action.display_name != BOT_NAME
-
-
-def webhook_username(name: str) -> str:
-    """Make a display name acceptable as a webhook username: at most 80 characters, and
-    "discord" and "clyde", which Discord rejects, spelled with look-alike letters."""
-    cleaned = _RESERVED_NAME.sub(lambda match: match[0].translate(_LOOKALIKE), name.strip())
-    return cleaned[:MAX_WEBHOOK_NAME] or WEBHOOK_NAME
-
-
-def _own_webhook(
-    webhooks: list[discord.Webhook], me: discord.ClientUser | None
-) -> discord.Webhook | None:
-    for webhook in webhooks:
-        made_by_me = me is not None and webhook.user is not None and webhook.user.id == me.id
-        if webhook.name == WEBHOOK_NAME and made_by_me and webhook.token:
-            return webhook
-    return None
 
 
 def _has_no_content(action: Action) -> bool:

@@ -1,4 +1,4 @@
-"""Parley on Discord: the gateway client, its event handlers and the start-up checks."""
+"""DiscordAdapter: connects a discord.py client to the core: events in, actions out."""
 
 from __future__ import annotations
 
@@ -8,8 +8,6 @@ import os
 import socket
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -28,7 +26,6 @@ from bot.adapters.discord.events import (
 from bot.adapters.discord.intents import (
     PORTAL_SWITCH,
     MissingContentWarning,
-    build_intents,
     looks_stripped,
 )
 from bot.adapters.discord.pacing import ChannelPacer
@@ -40,10 +37,6 @@ from bot.core.ports import Sender
 from bot.core.store import Store
 from bot.jobs import OutboxDrainer
 from bot.runtime import StartError
-from config.settings import Settings
-
-if TYPE_CHECKING:
-    from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -56,60 +49,6 @@ STOP_TIMEOUT_S = 5.0
 STOP_RETRY_S = 0.2
 
 
-@dataclass(frozen=True)
-class ShardOptions:
-    """DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS; both None for one unsharded connection."""
-
-    count: int | None = None
-    ids: tuple[int, ...] | None = None
-
-    @property
-    def sharded(self) -> bool:
-        return self.count is not None or self.ids is not None
-
-    @property
-    def registers_commands(self) -> bool:
-        """Only the process that runs shard 0 registers the slash commands, so a fleet of
-        shard processes does not overwrite them once per process at each start."""
-        return self.ids is None or 0 in self.ids
-
-
-def shard_options(settings: Settings) -> ShardOptions:
-    """Read the shard settings; raises StartError when the ids do not fit the count."""
-    count = settings.discord_shard_count
-    if settings.discord_shard_ids is None:
-        return ShardOptions(count=count)
-    ids = tuple(int(part) for part in settings.discord_shard_ids.split(","))
-    if count is None:
-        raise StartError(
-            "DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT: set the total number of shards "
-            "across all processes, e.g. DISCORD_SHARD_COUNT=4"
-        )
-    too_large = [shard for shard in ids if shard >= count]
-    if too_large:
-        raise StartError(
-            f"DISCORD_SHARD_IDS names shard {too_large[0]}, but DISCORD_SHARD_COUNT={count} "
-            f"allows ids 0 to {count - 1}"
-        )
-    return ShardOptions(count=count, ids=ids)
-
-
-def build_client(shards: ShardOptions) -> discord.Client:
-    """Create the discord.py client: AutoShardedClient when shard settings are given."""
-    options: dict[str, Any] = {
-        "intents": build_intents(),
-        # Parley reads raw events only and never looks messages up in discord.py's cache.
-        "max_messages": None,
-        "chunk_guilds_at_startup": False,
-        "allowed_mentions": NO_MENTIONS,
-    }
-    if not shards.sharded:
-        return discord.Client(**options)
-    if shards.ids is not None:
-        options["shard_ids"] = list(shards.ids)
-    return discord.AutoShardedClient(shard_count=shards.count, **options)
-
-
 def default_consumer() -> str:
     """Name this process in the outbox's consumer group."""
     return f"discord-{socket.gethostname()}-{os.getpid()}"
@@ -118,12 +57,12 @@ def default_consumer() -> str:
 class DiscordAdapter:
     """Connects one discord.py client to the core.
 
-    Gateway events become neutral events for `Parley.handle`; slash commands and the
-    "Translate" message command become `Command` events with ephemeral responses; the core's
-    actions go out through `sender`. The outbox drainer starts once the client is ready.
+    Gateway events become neutral events for `Parley.handle`. Slash commands and the
+    "Translate" message command become `Command` events with ephemeral responses. The core's
+    actions go out through `sender`, and the outbox drainer starts once the client is ready.
 
     `other_senders` (e.g. {"slack": …}) reach the other platforms' channels of bridged link
-    groups: the core sends every action of an event through the one sender it is given.
+    groups, because the core sends every action of an event through the one sender it has.
     """
 
     def __init__(
@@ -322,7 +261,7 @@ class DiscordAdapter:
         me = self.client.user
         if me is not None and author_id == me.id:
             return True
-        return webhook_id is not None and self.sender.is_own_webhook(webhook_id)
+        return webhook_id is not None and self.sender.webhooks.is_own(webhook_id)
 
     async def _place(self, guild_id: int, channel: object, channel_id: int) -> Place:
         known = self.channels.place_of(guild_id, channel, channel_id)
@@ -345,57 +284,3 @@ def _route(sender: DiscordSender, others: Mapping[str, Sender] | None) -> Sender
     from bot.adapters.slack.routing import RoutingSender
 
     return RoutingSender({**others, PLATFORM: sender})
-
-
-def discord_token(settings: Settings) -> str:
-    """Return DISCORD_TOKEN; raises StartError naming the variable when it is unset."""
-    if settings.discord_token is None:
-        raise StartError(
-            "DISCORD_TOKEN is not set: create a bot in the Discord Developer Portal and copy "
-            "its token (your application → Bot → Reset Token); see docs/discord.md"
-        )
-    return settings.discord_token.get_secret_value()
-
-
-async def run_discord(
-    runtime: Runtime,
-    settings: Settings,
-    *,
-    other_senders: Mapping[str, Sender] | None = None,
-) -> None:
-    """Run Parley's Discord bot on `runtime` until the connection is closed.
-
-    Raises StartError, with the setting or portal switch to fix, when the token is missing
-    or rejected, the shard settings do not fit, or the Message Content intent is rejected.
-    `other_senders` reach other platforms' channels in bridged link groups. The caller
-    closes the runtime.
-    """
-    token = discord_token(settings)
-    shards = shard_options(settings)
-    adapter = DiscordAdapter(
-        build_client(shards), runtime.parley, runtime.store, other_senders=other_senders
-    )
-    if shards.sharded:
-        log.info(
-            "starting the Discord adapter: shard count %s, shard ids %s",
-            shards.count or "recommended by Discord",
-            ",".join(map(str, shards.ids)) if shards.ids else "all",
-        )
-    await adapter.run(token, register_commands=shards.registers_commands)
-
-
-async def open_sender(settings: Settings, store: Store) -> DiscordSender:
-    """Log in over HTTP only and return a sender for Discord channels, for a process that
-    runs another platform's adapter and relays into bridged Discord channels.
-
-    No gateway connection is opened, so this process receives no Discord events. Close the
-    client with `await sender.client.close()`. Raises StartError like `run_discord`.
-    """
-    token = discord_token(settings)
-    client = discord.Client(intents=discord.Intents.none(), allowed_mentions=NO_MENTIONS)
-    try:
-        await client.login(token)
-    except discord.LoginFailure:
-        await client.close()
-        raise StartError(REJECTED_TOKEN) from None
-    return DiscordSender(client, store)
