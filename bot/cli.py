@@ -145,8 +145,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.runtime import Runtime, StartError
 
     if args.command == "discord":
-        from bot.runtime import StartError as DiscordStartError
         from bot.adapters.discord.start import discord_token
+        from bot.runtime import StartError as DiscordStartError
 
         try:
             discord_token(settings)
@@ -207,8 +207,8 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_discord(runtime: Runtime, settings: Settings) -> int:
-    from bot.runtime import StartError as DiscordStartError
     from bot.adapters.discord.start import run_discord
+    from bot.runtime import StartError as DiscordStartError
 
     try:
         await run_discord(runtime, settings)
@@ -224,8 +224,8 @@ async def _run_slack(runtime: Runtime, settings: Settings, *, http: bool) -> int
 
     other_senders = {}
     if settings.discord_token is not None:
-        from bot.runtime import StartError as DiscordStartError
         from bot.adapters.discord.start import open_sender
+        from bot.runtime import StartError as DiscordStartError
 
         try:
             other_senders["discord"] = await open_sender(settings, runtime.store)

@@ -87,6 +87,7 @@ class OutboxDrainer:
         self.stream = store.outbox_key(platform)
         self.seen_jobs: set[str] = set()
         self._group_ready = False
+        self._stopping = asyncio.Event()
 
     async def _ensure_group(self) -> None:
         if self._group_ready:
@@ -141,8 +142,8 @@ class OutboxDrainer:
         return sent
 
     async def run(self) -> None:
-        """Drain forever; for adapters that stay up."""
-        while True:
+        """Drain until `stop` is called; for adapters that stay up."""
+        while not self._stopping.is_set():
             try:
                 await self.drain_once()
             except asyncio.CancelledError:
@@ -150,3 +151,11 @@ class OutboxDrainer:
             except Exception:
                 log.exception("outbox %s: draining failed; retrying in 1s", self.platform)
                 await asyncio.sleep(1)
+
+    def stop(self) -> None:
+        """Make `run` return after its current read (at most one block, 1 s).
+
+        redis-py 8.1 was seen to swallow a task cancel that arrived during a blocking
+        XREADGROUP, so adapters stop the loop with this flag rather than rely on cancel.
+        """
+        self._stopping.set()

@@ -66,7 +66,7 @@ class _Container:
     """A fence, code span or spoiler longer than the limit, which may be cut inside its body.
 
     The body is `text[body_start:body_end]`, between the opening and the closing markers.
-    `nested` holds the tokens found inside the body (a mention inside a spoiler, say), in text
+    `nested` lists the tokens found inside the body (a mention inside a spoiler, say), in text
     order, which a cut should not split either.
     """
 
@@ -302,10 +302,10 @@ def _inline_break_cut(
 ) -> _Cut | None:
     """Pick the rightmost break in `positions` that can cut a long code span or spoiler.
 
-    The whitespace at the break is dropped, as between plain parts. A break is refused when it
-    leaves either side of the body blank, when the closing marker would not fit, when it lies
-    inside a nested token, or when a marker character would touch the closing or reopening
-    marker ("|" before "||" reads as "|||").
+    The whitespace at the break is dropped, as between plain parts. A break is skipped when it
+    leaves either side of the body blank, when the closing marker would not fit, or when it
+    lies inside a nested token. It is also skipped when a marker character would touch the
+    closing or reopening marker, because "|" before "||" reads as "|||".
     """
     lowest = max(container.body_start, start)
     for position in sorted(positions, reverse=True):
@@ -328,7 +328,7 @@ def _inline_break_cut(
 
 
 def _touches_marker(text: str, container: _Container, end: int, resume: int) -> bool:
-    """Tell whether a cut of a code span or spoiler would put a marker character by a marker."""
+    """Tell whether a cut of a code span or spoiler puts a marker character next to a marker."""
     if container.kind == "fence":
         return False  # a fence is closed on a line of its own
     mark = container.closer[0]
@@ -375,8 +375,8 @@ def _container_hard_cut(
     """Cut inside a long container's body where no break fits, closing and reopening it.
 
     A fence is closed on a new line. The first pass keeps nested tokens and grapheme clusters
-    whole. The second pass drops that wish, for a nested token or a run of combining marks that
-    fills the whole window, but still keeps marker characters apart.
+    whole. The second pass may split them, for a nested token or a run of combining marks that
+    fills the whole window, but it still keeps marker characters apart.
     """
     close = "\n" + FENCE if container.kind == "fence" else container.closer
     lowest = max(container.body_start, start)

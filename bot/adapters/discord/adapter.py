@@ -85,6 +85,7 @@ class DiscordAdapter:
         self.tree = build_tree(client, self.run_command)
         self.consumer = consumer or default_consumer()
         self.outbox_task: asyncio.Task[None] | None = None
+        self.drainer: OutboxDrainer | None = None
         for handler in (
             self.on_ready,
             self.on_message,
@@ -142,6 +143,8 @@ class DiscordAdapter:
         if task is None:
             return
         self.outbox_task = None
+        if self.drainer is not None:
+            self.drainer.stop()
         deadline = asyncio.get_running_loop().time() + STOP_TIMEOUT_S
         while not task.done() and asyncio.get_running_loop().time() < deadline:
             task.cancel()
@@ -163,6 +166,7 @@ class DiscordAdapter:
             drainer = OutboxDrainer(
                 self.store, self.parley, PLATFORM, self.core_sender, consumer=self.consumer
             )
+            self.drainer = drainer
             self.outbox_task = asyncio.create_task(drainer.run(), name="parley-discord-outbox")
 
     async def on_message(self, message: discord.Message) -> None:

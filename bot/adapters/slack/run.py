@@ -82,6 +82,10 @@ def build_web_app(app: AsyncApp, *, events: bool = True) -> web.Application:
     return web_app
 
 
+# How long shutdown waits for the outbox drainer's last blocking read, in seconds.
+STOP_DRAIN_TIMEOUT_S = 5.0
+
+
 async def run_slack(
     runtime: SlackRuntime,
     settings: Settings,
@@ -110,7 +114,7 @@ async def run_slack(
 
     async with AsyncExitStack() as stack:
         draining = asyncio.create_task(drainer.run(), name="slack-outbox")
-        stack.push_async_callback(_cancel, draining)
+        stack.push_async_callback(_stop_draining, drainer, draining)
 
         serve_web = mode == "http" or bot.app.oauth_flow is not None
         if serve_web:
@@ -136,12 +140,11 @@ async def run_slack(
             log.info("slack adapter stopping")
 
 
-async def _cancel(task: asyncio.Task[None]) -> None:
+async def _stop_draining(drainer: OutboxDrainer, task: asyncio.Task[None]) -> None:
+    # The flag ends the loop even when redis-py swallows the cancel of a blocking read.
+    drainer.stop()
     task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        pass
+    await asyncio.wait({task}, timeout=STOP_DRAIN_TIMEOUT_S)
 
 
 def _silence_sdk_debug() -> None:
