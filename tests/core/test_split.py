@@ -297,7 +297,8 @@ def test_split_fence_drops_tag_crowding_small_limit() -> None:
 
 
 def test_split_fence_mid_line_keeps_mention() -> None:
-    text = "```\n" + "ab <@123456789> " * 10 + "\n```"
+    # With 17-character repeats, the last cut with room for the closing fence is in a mention.
+    text = "```\n" + "abc <@123456789> " * 10 + "\n```"
 
     parts = split_message(text, 40)
 
@@ -384,9 +385,9 @@ def test_split_joining_run_cuts_at_cluster() -> None:
 
 
 # --- Long hostile input ---------------------------------------------------------------------
-# Each input below once took quadratic or cubic time. The bounds are loose, about 10 to 20
-# times what the linear code needs on a laptop, so they catch a return to that without
-# flaking on a busy machine.
+# A run of terminal punctuation once took cubic time. The long message and the long containers
+# check that scanning for breaks and nested tokens stays linear. The bounds are loose, so they
+# do not flake on a busy machine.
 
 
 def seconds_to_run(function: Callable[[], object]) -> float:

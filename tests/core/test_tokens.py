@@ -357,9 +357,8 @@ def test_is_translatable(text: str, expected: bool) -> None:
 
 
 # --- Long hostile input ---------------------------------------------------------------------
-# Each input below once took quadratic time. The bounds are loose, about 20 times what the
-# linear code needs on a laptop, so they catch a return to quadratic time without flaking on
-# a busy machine.
+# Each timed input below once took quadratic time. The bounds are loose, so they catch a
+# return to quadratic time without flaking on a busy machine.
 
 
 def seconds_to_run(function: Callable[[], object]) -> float:
