@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from bot.core.actions import Attachment
+from bot.core.commands import CommandReply, CommandSpec
 from bot.core.conversation import Parley
 from bot.core.detect import LanguageDetector
 from bot.core.events import Command
+from bot.core.i18n import resolve_locale
 from bot.core.learning import Learning
+from bot.core.learning.chart import load_progress, render_png, summary_text
 from bot.core.learning.commands import register_learning_commands
 from bot.core.learning.export import ExportCommands, Exports
 from bot.core.learning.privacy import Privacy, PrivacyCommands
@@ -59,6 +64,18 @@ def wire_learning(
 
     ReviewCommands(reviews, detector, on_rated=award_review).register(parley.commands)
     ExportCommands(Exports(reviews)).register(parley.commands)
+
+    progress = CommandSpec("progress", (), (), False, "help.progress")
+
+    async def show_progress(command: Command) -> CommandReply:
+        """Reply with the learner's chart as a PNG and the same numbers as sentences."""
+        learner = await learning.learner_for(command.place.platform, command.author.id)
+        series = await load_progress(store, learner, datetime.now(UTC))
+        locale = command.author.locale
+        chart = Attachment("parley-progress.png", render_png(series, locale), "image/png")
+        return CommandReply(summary_text(series, locale), resolve_locale(locale), chart)
+
+    parley.commands.add(progress, show_progress)
 
     privacy = Privacy(store, translator.spaces, engines)
     PrivacyCommands(privacy).register(parley.commands)

@@ -53,8 +53,9 @@ class Translation:
     """A finished translation.
 
     `fallback` marks the original text sent with a short note; `reason` then says why:
-    "damaged" (a protected token did not survive), "failed" (every engine failed) or
-    "unsupported" (no engine has a route between the two languages). `degraded_from` names
+    "damaged" (a protected token did not survive), "failed" (every engine failed),
+    "unsupported" (no engine has a route between the two languages) or "private" (the
+    author opted out and only third-party engines were left; the text has no note). `degraded_from` names
     the space's primary engine when another engine had to step in, and `degraded_reason`
     says why ("unavailable", "quota", "budget").
     """
@@ -200,7 +201,14 @@ class TranslationService:
         for target in wanted:
             found = job.done.get(target)
             if found is None:
-                found = self._fallback(text, source, target, chain[-1], job.errors.get(target))
+                if target not in job.errors and job.skipped.get(target) == "privacy":
+                    # Only third-party engines were left and the author opted out: the text
+                    # goes untranslated, without a note that would tell others of the opt-out.
+                    found = Translation(
+                        text, source, target, chain[-1], fallback=True, reason="private"
+                    )
+                else:
+                    found = self._fallback(text, source, target, chain[-1], job.errors.get(target))
             elif found.engine != primary and not found.fallback:
                 found = _degraded(found, primary, job.skipped.get(target, "unavailable"))
             if found.text:
