@@ -14,8 +14,9 @@ BEN = Author("u-ben", "Ben", locale="en")
 SPANISH = "Mañana vamos a la playa con toda la familia si hace buen tiempo."
 
 
-async def wired_chat(parley: Parley, store: Store, detector: LanguageDetector,
-                     engine: FakeEngine) -> Chat:
+async def wired_chat(
+    parley: Parley, store: Store, detector: LanguageDetector, engine: FakeEngine
+) -> Chat:
     wire_learning(parley, store, parley.translator, detector, {engine.name: engine})
     chat = Chat(parley)
     await chat.command("chat-en", "link create", channels="chat-en:en chat-es:es")
@@ -23,8 +24,9 @@ async def wired_chat(parley: Parley, store: Store, detector: LanguageDetector,
     return chat
 
 
-async def test_message_earns_xp(parley: Parley, store: Store, detector: LanguageDetector,
-                                engine: FakeEngine) -> None:
+async def test_message_earns_xp(
+    parley: Parley, store: Store, detector: LanguageDetector, engine: FakeEngine
+) -> None:
     chat = await wired_chat(parley, store, detector, engine)
 
     await chat.say("chat-es", "Ben", SPANISH, id="m1")
@@ -33,8 +35,9 @@ async def test_message_earns_xp(parley: Parley, store: Store, detector: Language
     assert "Today: 3 / 30 XP" in reply.text
 
 
-async def test_progress_sends_chart(parley: Parley, store: Store, detector: LanguageDetector,
-                                    engine: FakeEngine) -> None:
+async def test_progress_sends_chart(
+    parley: Parley, store: Store, detector: LanguageDetector, engine: FakeEngine
+) -> None:
     chat = await wired_chat(parley, store, detector, engine)
     await chat.say("chat-es", "Ben", SPANISH, id="m1")
 
@@ -45,8 +48,9 @@ async def test_progress_sends_chart(parley: Parley, store: Store, detector: Lang
     assert "you earned 3 XP" in reply.text
 
 
-async def test_optout_keeps_text_local(parley: Parley, store: Store,
-                                       detector: LanguageDetector, engine: FakeEngine) -> None:
+async def test_optout_keeps_text_local(
+    parley: Parley, store: Store, detector: LanguageDetector, engine: FakeEngine
+) -> None:
     engine.third_party = True
     chat = await wired_chat(parley, store, detector, engine)
     await chat.command("chat-es", "privacy optout", author=BEN)

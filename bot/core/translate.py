@@ -55,9 +55,9 @@ class Translation:
     `fallback` marks the original text sent with a short note; `reason` then says why:
     "damaged" (a protected token did not survive), "failed" (every engine failed),
     "unsupported" (no engine has a route between the two languages) or "private" (the
-    author opted out and only third-party engines were left; the text has no note). `degraded_from` names
-    the space's primary engine when another engine had to step in, and `degraded_reason`
-    says why ("unavailable", "quota", "budget").
+    author opted out and only third-party engines were left; the text has no note).
+    `degraded_from` names the space's primary engine when another engine had to step in,
+    and `degraded_reason` says why ("unavailable", "quota", "budget", "privacy").
     """
 
     text: str
