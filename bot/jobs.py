@@ -61,10 +61,12 @@ def run_worker(redis_url: str, queue_name: str, *, key_prefix: str, burst: bool 
     )
     if not burst:
         from workers.learning import schedule_league_rollovers
+        from workers.reminders import schedule_reminders
 
-        # Weekly league rollovers run as scheduled jobs; each week's runs once however many
-        # workers schedule it.
+        # Weekly league rollovers and hourly review reminders run as scheduled jobs; each
+        # run happens once however many workers schedule it.
         schedule_league_rollovers(queue, key_prefix)
+        schedule_reminders(queue, key_prefix)
     log.info("worker %s: listening on queue %s", worker.name, queue_name)
     return bool(worker.work(burst=burst, with_scheduler=True, logging_level="WARNING"))
 
@@ -118,6 +120,13 @@ class OutboxDrainer:
         job_id = fields.get("job", "?")
         self.seen_jobs.add(job_id)
         payload = json.loads(fields["payload"])
+        if payload.get("type") == "actions":
+            # Messages a job composed itself, such as review reminders.
+            actions = [Action.from_json(item) for item in payload["actions"]]
+            for action in actions:
+                await self.sender.send(action)
+            log.info("outbox %s: job %s sent %d actions", self.platform, job_id, len(actions))
+            return actions
         if payload.get("type") != "plan":
             log.info("outbox %s: job %s delivered no plan", self.platform, job_id)
             return []
