@@ -10,8 +10,9 @@ from bot.core.actions import Attachment
 from bot.core.commands import CommandReply, CommandSpec
 from bot.core.conversation import Parley
 from bot.core.detect import LanguageDetector
+from bot.core.errors import UserError
 from bot.core.events import Command
-from bot.core.i18n import resolve_locale
+from bot.core.i18n import resolve_locale, t
 from bot.core.learning import Learning
 from bot.core.learning.chart import load_progress, render_png, summary_text
 from bot.core.learning.commands import register_learning_commands
@@ -76,6 +77,22 @@ def wire_learning(
         return CommandReply(summary_text(series, locale), resolve_locale(locale), chart)
 
     parley.commands.add(progress, show_progress)
+
+    recap = CommandSpec("recap", ("state",), ("state",), True, "help.recap")
+
+    async def set_recap(command: Command) -> str:
+        """Turn the weekly recap post in this channel on or off (admins)."""
+        state = command.options["state"].strip().lower()
+        if state not in ("on", "off"):
+            raise UserError("error.recap_state", value=state[:10])
+        key = store.key("space", command.place.platform, command.place.space, "recap")
+        if state == "on":
+            await store.redis.set(key, command.place.channel)
+        else:
+            await store.redis.delete(key)
+        return t(f"recap.{state}", command.author.locale)
+
+    parley.commands.add(recap, set_recap)
 
     privacy = Privacy(store, translator.spaces, engines)
     PrivacyCommands(privacy).register(parley.commands)

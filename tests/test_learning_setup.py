@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from bot.core.conversation import Parley
 from bot.core.detect import LanguageDetector
 from bot.core.events import Author
@@ -59,3 +61,24 @@ async def test_optout_keeps_text_local(
 
     assert engine.requests == []
     assert [action.text for action in outcome.actions] == [SPANISH]
+
+
+async def test_recap_posts_last_week(
+    parley: Parley, store: Store, detector: LanguageDetector, engine: FakeEngine
+) -> None:
+    from bot.adapters.console.sender import RecordingSender
+    from bot.core.learning.days import iso_week
+    from bot.jobs import OutboxDrainer
+    from workers.learning import post_recap
+
+    chat = await wired_chat(parley, store, detector, engine)
+    await chat.command("chat-es", "recap", state="on")
+    await chat.say("chat-es", "Ben", SPANISH, id="m1")
+    sender = RecordingSender()
+
+    queued = await post_recap(store, "discord", "s1", iso_week(time.time()))
+    await OutboxDrainer(store, parley, "discord", sender, consumer="t").drain_once(block_ms=100)
+
+    assert queued is True
+    assert [action.channel for action in sender.sent] == ["chat-es"]
+    assert "1. Ben: 3 XP" in sender.sent[0].text

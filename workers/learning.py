@@ -27,6 +27,8 @@ from rq import Queue, Retry, get_current_job
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
+from bot.core import i18n
+from bot.core.actions import Action, ActionKind
 from bot.core.learning.days import iso_week, next_week, previous_week, week_end
 from bot.core.learning.leagues import Leagues
 from bot.core.store import Store
@@ -40,6 +42,8 @@ WEEK_JOB = "workers.learning.roll_over_week"
 # just before midnight have landed.
 ROLLOVER_DELAY_S = 60
 RETRY_INTERVALS = [5, 30, 120]
+# Learners named in the weekly recap post.
+RECAP_SIZE = 5
 _PENDING = (JobStatus.SCHEDULED, JobStatus.QUEUED, JobStatus.STARTED, JobStatus.DEFERRED)
 
 _state: tuple[Store, asyncio.AbstractEventLoop] | None = None
@@ -86,7 +90,39 @@ def rollover_leagues(space_platform: str, space: str, week: str) -> str:
     store, loop = learning_store()
     leagues = Leagues(store, time.time)
     result = loop.run_until_complete(leagues.rollover(space_platform, space, week))
-    return "already" if result is None else "rolled"
+    if result is None:
+        return "already"
+    loop.run_until_complete(post_recap(store, space_platform, space, week))
+    return "rolled"
+
+
+async def post_recap(store: Store, platform: str, space: str, week: str) -> bool:
+    """Post the week's top learners in the space's recap channel, if it chose one.
+
+    Runs once per space and week, after the rollover that only one run applies. Returns
+    whether a recap was queued.
+    """
+    channel = await store.redis.get(store.key("space", platform, space, "recap"))
+    if not channel:
+        return False
+    ended = Leagues(store, lambda: week_end(week) - 1)
+    leaders = await ended.top(platform, space, "week", RECAP_SIZE)
+    lines = [i18n.t("recap.title", None, week=week)]
+    lines.extend(
+        i18n.t("recap.line", None, rank=entry.rank, name=entry.name, xp=entry.xp)
+        for entry in leaders
+    )
+    if not leaders:
+        lines.append(i18n.t("recap.empty", None))
+    action = Action(
+        kind=ActionKind.POST,
+        platform=platform,
+        space=space,
+        channel=str(channel),
+        text="\n".join(lines),
+    )
+    payload = {"type": "actions", "actions": [action.to_json()]}
+    return await store.push_outbox(platform, f"recap-{platform}-{space}-{week}", payload)
 
 
 def roll_over_week(week: str) -> str:
