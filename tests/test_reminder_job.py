@@ -22,8 +22,9 @@ from bot.jobs import OutboxDrainer
 REPO = Path(__file__).resolve().parents[1]
 
 
-async def test_due_card_reminded_once(parley: Parley, store: Store, redis_url: str,
-                                      prefix: str) -> None:
+async def test_due_card_reminded_once(
+    parley: Parley, store: Store, redis_url: str, prefix: str
+) -> None:
     reviews = Reviews(store)
     await reviews.save_card("discord:u-ben", "la playa", "the beach", "es")
     await reviews.set_reminders("discord:u-ben", datetime.now(UTC).hour)
@@ -31,11 +32,21 @@ async def test_due_card_reminded_once(parley: Parley, store: Store, redis_url: s
     queue = Queue(f"{prefix}-queue", connection=connection)
     for run in ("1", "2"):
         queue.enqueue("workers.reminders.send_review_reminders", run, job_id=f"{prefix}-r{run}")
-    env = {**os.environ, "REDIS_URL": redis_url, "PARLEY_KEY_PREFIX": prefix,
-           "PARLEY_QUEUE": queue.name}
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "PARLEY_KEY_PREFIX": prefix,
+        "PARLEY_QUEUE": queue.name,
+    }
 
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "worker", "--burst"], env=env,
-                            cwd=REPO, capture_output=True, text=True, timeout=90)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "worker", "--burst"],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     sender = RecordingSender()
     drainer = OutboxDrainer(store, parley, "discord", sender, consumer="test")
     await drainer.drain_once(block_ms=100)

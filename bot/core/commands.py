@@ -48,6 +48,9 @@ class CommandSpec:
     help_key: str
     # In typed form, this option takes every positional word (a list such as "en es fr").
     rest: str | None = None
+    # Options that adapters fill in themselves (a message's text and author), left out of
+    # help.
+    internal: tuple[str, ...] = ()
 
 
 COMMAND_SPECS: dict[str, CommandSpec] = {
@@ -70,7 +73,12 @@ COMMAND_SPECS: dict[str, CommandSpec] = {
         CommandSpec("link remove", (), (), True, "help.link_remove"),
         CommandSpec("language set", ("language",), ("language",), False, "help.language_set"),
         CommandSpec(
-            "translate", ("message", "language", "text"), ("message",), False, "help.translate"
+            "translate",
+            ("message", "language", "text", "author"),
+            ("message",),
+            False,
+            "help.translate",
+            internal=("text", "author"),
         ),
         CommandSpec("link bridge", ("language",), ("language",), True, "help.link_bridge"),
         CommandSpec(
@@ -218,6 +226,7 @@ class CommandHandler:
             usage = " ".join(
                 f"<{option}>" if option in spec.required else f"[{option}]"
                 for option in spec.options
+                if option not in spec.internal
             )
             lines.append(f"/{spec.name} {usage}".rstrip() + " — " + i18n.t(spec.help_key, locale))
         return "\n".join(lines)
@@ -405,9 +414,12 @@ class CommandHandler:
             target,
             self.relay.engine_name,
             space=SpaceRef(place.platform, place.space),
-            # NOTE: text passed by an adapter has no known author here, so no opt-out can
-            # apply to it; stored messages carry theirs.
-            author=TextAuthor(stored.author_id, original.channel) if stored else None,
+            # Text passed by an adapter comes with its author's id when the adapter knows
+            # it; without one, the text stays off third-party engines.
+            author=TextAuthor(
+                stored.author_id if stored else command.options.get("author", "").strip(),
+                original.channel,
+            ),
         )
         if translation is None:
             return i18n.t("translate.same", locale, language=target)

@@ -119,12 +119,15 @@ class Parley:
         await self.store.set_message_language(ref, plan.source)
         # Recent messages go to engines as context, so only texts whose authors consent.
         if await self.translator.may_share(ref.platform, ref.space, ref.channel, event.author.id):
-            await self.translator.spaces.remember(ref.platform, ref.space, ref.channel, event.text)
+            await self.translator.spaces.remember(
+                ref.platform, ref.space, ref.channel, event.text, event.author.id
+            )
         if event.place.thread is not None:
             plan = _into_thread(plan, event.place)
         actions = await self.relay.apply(plan, sender)
         for observer in self.observers:
-            await observer.message_seen(event, plan.source, bool(actions))
+            # Observers get only a language the detector found, never a channel's stand-in.
+            await observer.message_seen(event, plan.detected, bool(actions))
         return Outcome(actions=actions)
 
     async def handle_message_edited(self, event: MessageEdited, sender: Sender) -> Outcome:

@@ -20,6 +20,24 @@ from bot.core.translate import SpaceRef, Translation, TranslationService
 log = logging.getLogger(__name__)
 
 BOT_NAME = "Parley"
+# Languages a detected language is checked against before it counts as practice.
+CONFIRM_LANGUAGES = (
+    "en",
+    "es",
+    "fr",
+    "de",
+    "pt",
+    "it",
+    "nl",
+    "pl",
+    "ru",
+    "ja",
+    "zh",
+    "ko",
+    "ar",
+    "tr",
+    "ca",
+)
 # A channel hears about a replaced engine at most once in this many seconds.
 NOTICE_EVERY_S = 3600
 
@@ -72,6 +90,9 @@ class Plan:
     source: str | None
     copies: tuple[CopyPlan, ...] = field(default_factory=tuple)
     notice: Notice | None = None
+    # The language the detector found; None when `source` is only the channel's declared
+    # language because the text was too short or unclear to judge.
+    detected: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -83,7 +104,15 @@ class Plan:
             for item in data["copies"]
         )
         notice = Notice(**data["notice"]) if data.get("notice") else None
-        return cls(MessageRef(**data["original"]), int(data["rev"]), data["source"], copies, notice)
+        detected = data.get("detected")
+        return cls(
+            MessageRef(**data["original"]),
+            int(data["rev"]),
+            data["source"],
+            copies,
+            notice,
+            detected,
+        )
 
 
 class Relay:
@@ -161,14 +190,28 @@ class Relay:
 
     def detect(
         self, message: StoredMessage, config: ChannelConfig, group_languages: tuple[str, ...]
-    ) -> str | None:
-        """Detect the source language among the channel's (or link group's) languages."""
+    ) -> tuple[str | None, str | None]:
+        """Return (source for routing, language detected) among the channel's (or link
+        group's) languages; the two differ when a linked channel's language stands in."""
         if config.mode == "linked":
             candidates = group_languages
             found = self.detector.detect(message.text, candidates, prior=config.languages)
             # A linked channel declares its language: short or unclear text is taken to be in it.
-            return found or config.languages[0]
-        return self.detector.detect(message.text, config.languages)
+            return found or config.languages[0], self._confirmed(message.text, found)
+        found = self.detector.detect(message.text, config.languages)
+        return found, self._confirmed(message.text, found)
+
+    def _confirmed(self, text: str, found: str | None) -> str | None:
+        """Return `found` only if a wider set of languages agrees.
+
+        Detection restricted to a channel's languages always picks one of them, so English
+        in a French-Spanish group comes out as Spanish. That is fine for routing, but what
+        counts as practice in a language (XP) needs the wider check.
+        """
+        if found is None:
+            return None
+        wider = tuple(dict.fromkeys((found, *CONFIRM_LANGUAGES)))
+        return found if self.detector.detect(text, wider) == found else None
 
     async def plan(self, message: StoredMessage, config: ChannelConfig) -> Plan:
         """Plan every copy of `message`: new ones, changed ones and ones to remove."""
@@ -176,14 +219,14 @@ class Relay:
         if config.mode == "linked" and config.group is not None:
             members = await self.store.group_members(config.group)
             group_languages = tuple(sorted(set(members.values())))
-        source = self.detect(message, config, group_languages)
+        source, detected = self.detect(message, config, group_languages)
         wanted = await self.destinations(message, config, source)
         existing = {copy.destination(): copy for copy in await self.store.copies_of(message.ref)}
 
         translations: dict[str, Translation] = {}
         if source is not None and wanted:
             ref = message.ref
-            context = await self.translator.spaces.context(ref.platform, ref.space, ref.channel)
+            context = await self._shareable_context(ref)
             translations = await self.translator.translate_many(
                 message.text,
                 source,
@@ -208,7 +251,23 @@ class Relay:
             destination = Destination(stale.platform, stale.space, stale.channel, stale.language)
             copies.append(CopyPlan(destination, None, stale.parts))
         notice = _notice(message, config, translations.values())
-        return Plan(message.ref, message.rev, source, tuple(copies), notice)
+        return Plan(message.ref, message.rev, source, tuple(copies), notice, detected)
+
+    async def _shareable_context(self, ref: MessageRef) -> tuple[str, ...]:
+        """Return the channel's recent messages whose authors still allow third-party engines.
+
+        Context goes to the engine with other people's messages, so each author's current
+        consent is checked, not only the one they had when they wrote.
+        """
+        spaces = self.translator.spaces
+        entries = await spaces.context_entries(ref.platform, ref.space, ref.channel)
+        allowed: dict[str, bool] = {}
+        for author, _ in entries:
+            if author not in allowed:
+                allowed[author] = bool(author) and await self.translator.may_share(
+                    ref.platform, ref.space, ref.channel, author
+                )
+        return tuple(text for author, text in entries if allowed[author])
 
     def _copy_text(
         self,

@@ -15,6 +15,8 @@ _MONTH_TTL_S = 400 * 24 * 3600
 _DAY_TTL_S = 40 * 24 * 3600
 # How many previous messages of a channel are kept as context for engines that use it.
 CONTEXT_MESSAGES = 5
+# Separates the author id from the text in a recent-messages entry (a unit separator).
+_AUTHOR_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True)
@@ -167,18 +169,32 @@ class SpaceStore:
 
     # Recent messages of a channel, the context some engines use.
 
-    async def remember(self, platform: str, space: str, channel: str, text: str) -> None:
+    async def remember(
+        self, platform: str, space: str, channel: str, text: str, author: str = ""
+    ) -> None:
+        """Keep `text` as context; the author's id goes with it so that their later opt-out
+        still keeps it away from third-party engines."""
         key = self._space_key(platform, space, "recent", channel)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.lpush(key, text)
+            pipe.lpush(key, f"{author}{_AUTHOR_SEPARATOR}{text}")
             pipe.ltrim(key, 0, CONTEXT_MESSAGES - 1)
             pipe.expire(key, self.store.message_ttl_s)
             await pipe.execute()
 
     async def context(self, platform: str, space: str, channel: str) -> tuple[str, ...]:
         """Return the channel's previous messages, oldest first."""
+        return tuple(text for _, text in await self.context_entries(platform, space, channel))
+
+    async def context_entries(
+        self, platform: str, space: str, channel: str
+    ) -> list[tuple[str, str]]:
+        """Return (author id, text) of the channel's previous messages, oldest first."""
         raw = await self.redis.lrange(self._space_key(platform, space, "recent", channel), 0, -1)
-        return tuple(_text(item) for item in reversed(raw))
+        entries = []
+        for item in reversed(raw):
+            author, separator, text = _text(item).partition(_AUTHOR_SEPARATOR)
+            entries.append((author, text) if separator else ("", author))
+        return entries
 
     # Engines that failed: marked down for a while so they are not hammered.
 

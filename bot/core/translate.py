@@ -73,7 +73,10 @@ class Translation:
 
 @dataclass(frozen=True)
 class Author:
-    """Who wrote a text, and in which channel: their consent decides which engines see it."""
+    """Who wrote a text, and in which channel: their consent decides which engines see it.
+
+    An empty `user` means the author is unknown; such text stays off third-party engines.
+    """
 
     user: str
     channel: str
@@ -219,6 +222,8 @@ class TranslationService:
         """Return whether the author's text may go to third-party engines."""
         if space is None or author is None:
             return True
+        if not author.user:
+            return False
         return await self.may_share(space.platform, space.space, author.channel, author.user)
 
     async def may_share(self, platform: str, space: str, channel: str, user: str) -> bool:

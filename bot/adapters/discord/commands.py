@@ -40,7 +40,7 @@ CHOICES: dict[str, tuple[str, ...]] = {"style": STYLES, "formality": tuple(FORMA
 ADMIN_PERMISSIONS = discord.Permissions(manage_guild=True)
 # Options the adapter fills and users never type. The "Translate" message command passes
 # the message's text, which the core uses when it has not stored that message.
-ADAPTER_OPTIONS: dict[str, frozenset[str]] = {"translate": frozenset({"text"})}
+ADAPTER_OPTIONS: dict[str, frozenset[str]] = {"translate": frozenset({"text", "author"})}
 
 # A message link, as Discord's "Copy Message Link" gives it; the core wants the bare id.
 _MESSAGE_LINK = re.compile(r"^https://(?:\w+\.)?discord(?:app)?\.com/channels/\d+/\d+/(\d+)$")
@@ -115,6 +115,8 @@ def build_translate_menu(run: CommandRunner) -> app_commands.ContextMenu:
         options = {"message": str(message.id)}
         if message.content:
             options["text"] = message.content
+            # The author's id lets the core honour their opt-out from third-party engines.
+            options["author"] = str(message.author.id)
         await run(interaction, "translate", options)
 
     return app_commands.ContextMenu(

@@ -132,6 +132,11 @@ class Interactions:
             name="translate",
             # The text lets the core translate messages it never stored, such as those in
             # channels without a Parley set-up.
-            options={"message": ts, "text": str(message.get("text") or "")},
+            options={
+                "message": ts,
+                "text": str(message.get("text") or ""),
+                # The author's id lets the core honour their opt-out from third-party engines.
+                "author": str(message.get("user") or ""),
+            },
         )
         await self.adapter.handle(event, ReplySender(self.adapter.sender, respond, user))

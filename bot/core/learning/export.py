@@ -44,16 +44,17 @@ def deck_csv(cards: Sequence[StudyCard], today: datetime) -> Attachment:
     `due` is ISO 8601 in UTC; stability (days) and difficulty (1 to 10) are empty for cards
     never reviewed. `today` only names the file.
     """
-    # NOTE: a cell that starts with =, +, - or @ is a formula to spreadsheet programs. The
-    # text is the learner's own, so it is written unchanged rather than altered for Excel.
+    # A cell that starts with =, +, - or @ is a formula to spreadsheet programs, and cards
+    # can come from text others wrote (mistakes found in graded work), so such cells get a
+    # leading apostrophe, which spreadsheets show as text.
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for card in cards:
         writer.writerow(
             (
-                card.front,
-                card.back,
+                _cell(card.front),
+                _cell(card.back),
                 card.language,
                 card.due.strftime("%Y-%m-%dT%H:%M:%SZ"),
                 "" if card.stability is None else f"{card.stability:.4f}",
@@ -64,6 +65,10 @@ def deck_csv(cards: Sequence[StudyCard], today: datetime) -> Attachment:
         )
     name = f"parley-cards-{today:%Y%m%d}.csv"
     return Attachment(name, buffer.getvalue().encode("utf-8"), "text/csv")
+
+
+def _cell(text: str) -> str:
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def anki_id(learner: str, kind: str) -> int:

@@ -78,17 +78,24 @@ class RolloverResult:
 
 
 # Applies a computed rollover once: the marker is set and every new tier written in one
-# step, so a second run (or a concurrent one) changes nothing. ARGV: marker TTL, then
-# (learner, new tier, outcome) triples.
+# step, so a second run (or a concurrent one) changes nothing. A week older than the last
+# one applied is refused, since its tiers would overwrite newer ones. KEYS: marker, tiers,
+# result, last week applied. ARGV: marker TTL, the week, then (learner, new tier, outcome)
+# triples. ISO weeks such as 2025-W07 sort as strings.
 _APPLY_SCRIPT = """
+local last = redis.call('GET', KEYS[4])
+if last and last >= ARGV[2] then
+  return 0
+end
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
   return 0
 end
-for i = 2, #ARGV, 3 do
+for i = 3, #ARGV, 3 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
   redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 2])
 end
 redis.call('EXPIRE', KEYS[3], ARGV[1])
+redis.call('SET', KEYS[4], ARGV[2])
 return 1
 """
 
@@ -237,15 +244,22 @@ class Leagues:
 
         applied = await self.redis.eval(
             _APPLY_SCRIPT,
-            3,
+            4,
             self.keys.league(platform, space, week, "rolled"),
             self.keys.tiers(platform, space),
             self.keys.league(platform, space, week, "result"),
+            self.keys.tiers(platform, space) + ":last-week",
             str(ROLLED_TTL_S),
+            week,
             *changes,
         )
         if not applied:
-            log.info("league %s:%s week %s: already rolled over", platform, space, week)
+            log.info(
+                "league %s:%s week %s: already rolled over, or a later week was",
+                platform,
+                space,
+                week,
+            )
             return None
         log.info(
             "league %s:%s week %s rolled over: %d cohorts, %d promoted, %d demoted",

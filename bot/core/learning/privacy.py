@@ -135,11 +135,14 @@ class Privacy:
     # Opt-outs.
 
     async def set_user_optout(self, platform: str, user: str, opted_out: bool) -> None:
-        key = self.store.key("user", platform, user)
-        if opted_out:
-            await self.redis.hset(key, "optout", "1")
-        else:
-            await self.redis.hdel(key, "optout")
+        """Set or clear the opt-out on this account and every account linked to it."""
+        subject = await self.subject(platform, user)
+        for account_platform, account_user in subject.accounts:
+            key = self.store.key("user", account_platform, account_user)
+            if opted_out:
+                await self.redis.hset(key, "optout", "1")
+            else:
+                await self.redis.hdel(key, "optout")
 
     async def user_opted_out(self, platform: str, user: str) -> bool:
         return bool(await self.redis.hget(self.store.key("user", platform, user), "optout"))
@@ -336,6 +339,45 @@ class Privacy:
 
     # Erasure.
 
+    async def _forget_context(self, subject: Subject) -> int:
+        """Remove the subject's messages from channels' recent-message lists (engine context).
+
+        Entries are "author id, unit separator, text"; the platform is in the key.
+        """
+        removed = 0
+        pattern = _glob_escape(self.store.key("space", "")) + "*:recent:*"
+        async for raw_key in self.redis.scan_iter(match=pattern, count=_SCAN_COUNT):
+            key = _text(raw_key)
+            platform = key[len(self.store.key("space", "")) :].split(":", 1)[0]
+            users = {
+                user for account_platform, user in subject.accounts if account_platform == platform
+            }
+            for item in await self.redis.lrange(key, 0, -1):
+                author = _text(item).partition("\x1f")[0]
+                if author in users:
+                    removed += int(await self.redis.lrem(key, 0, _text(item)))
+        return removed
+
+    async def _forget_link_codes(self, subject: Subject) -> int:
+        """Delete pending account-link codes of the subject's accounts.
+
+        A code's key holds no id, but its value names the account that made it.
+        """
+        accounts = {f"{platform}:{user}" for platform, user in subject.accounts}
+        pattern = _glob_escape(self.store.key("learn", "linkcode", "")) + "*"
+        deleted = 0
+        async for raw_key in self.redis.scan_iter(match=pattern, count=_SCAN_COUNT):
+            raw = await self.redis.get(raw_key)
+            if raw is None:
+                continue
+            try:
+                owner = json.loads(_text(raw))
+            except ValueError:
+                continue
+            if f"{owner.get('platform')}:{owner.get('user')}" in accounts:
+                deleted += int(await self.redis.unlink(raw_key))
+        return deleted
+
     async def forget(self, platform: str, user: str) -> ForgetReport:
         """Erase every key, index entry and stored message of the account's learner and
         of all accounts linked to it, then scan again and report what remains.
@@ -350,6 +392,8 @@ class Privacy:
 
         for message_key in await self._indexed_messages(subject):
             deleted += await self._forget_message(message_key)
+        deleted += await self._forget_link_codes(subject)
+        removed_context = await self._forget_context(subject)
 
         for ref in await self.references(subject):
             if ref.kind == "key":
@@ -363,6 +407,7 @@ class Privacy:
             elif ref.redis_type == "hash":
                 removed += int(await self.redis.hdel(ref.key, ref.item or ""))
 
+        removed += removed_context
         remaining = len(await self.references(subject))
         if remaining:
             log.warning(

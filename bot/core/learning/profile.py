@@ -130,6 +130,10 @@ return text
 """
 
 
+def _plain(value: bytes | str | None) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 class Profiles:
     """Reads and writes learner profiles and maps platform accounts to learners."""
 
@@ -225,6 +229,9 @@ class Profiles:
             else:
                 raise UserError("learning.error.option", option=option[:40])
 
+        if "timezone" in fields or "day_start" in fields:
+            await self._allow_clock_change(learner, fields)
+
         async with self.redis.pipeline(transaction=True) as pipe:
             if fields:
                 pipe.hset(self.keys.learner(learner, "profile"), mapping=_fields(fields))
@@ -235,6 +242,20 @@ class Profiles:
         if targets is not None:
             changed.append("targets")
         return changed
+
+    async def _allow_clock_change(self, learner: str, fields: dict[str, str]) -> None:
+        """Refuse a change of time zone or day start within a day of earning message XP,
+        so that hopping zones cannot open a second learner day, and a second daily XP cap,
+        within one real day."""
+        key = self.keys.learner(learner, "profile")
+        current = await self.redis.hmget(key, ["timezone", "day_start"])
+        unchanged = _plain(current[0]) == fields.get("timezone", _plain(current[0])) and _plain(
+            current[1]
+        ) == fields.get("day_start", _plain(current[1]))
+        if unchanged:
+            return
+        if await self.redis.exists(self.keys.learner(learner, "earned-recently")):
+            raise UserError("learning.error.clock_change")
 
     async def _estimates(self, learner: str) -> dict[str, str]:
         raw = await self.redis.hgetall(self.keys.learner(learner, "targets"))

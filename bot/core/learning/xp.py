@@ -4,7 +4,9 @@ Message XP goes to a learner who writes in one of their target languages. A mess
 nothing when any of these holds:
 
 - its author is a bot or a webhook relay;
-- it has fewer than `XpRules.min_letters` letters outside mentions, links, code and emoji;
+- it has fewer than `XpRules.min_letters` letters outside mentions, links, code and emoji,
+  or fewer than `XpRules.min_distinct_letters` different letters;
+- the learner sent the same text within `XpRules.shown_window_s` seconds;
 - its detected language is unknown or is not one of the learner's targets;
 - its text, normalized, equals a text that Parley showed in that channel or to that user
   in the last `XpRules.shown_window_s` seconds: a copy of someone else's message, a
@@ -63,14 +65,20 @@ KINDS = ("message", "challenge", "game", "review", "tutoring")
 _KIND = re.compile(r"^[a-z][a-z_]{0,31}$")
 
 
+# How long after message XP a learner's time zone and day start stay fixed, in seconds.
+EARNED_RECENTLY_S = 24 * 3600
+
+
 @dataclass(frozen=True)
 class XpRules:
     """Amounts and anti-gaming limits. Times are in seconds and caps in XP per learner day."""
 
     message_xp: int = 3
     min_letters: int = 12
+    # "aaaaaaaaaaaa" is no practice: a message needs this many different letters.
+    min_distinct_letters: int = 5
     cooldown_s: int = 30
-    caps: Mapping[str, int] = field(default_factory=lambda: {"message": 60})
+    caps: Mapping[str, int] = field(default_factory=lambda: {"message": 60, "review": 50})
     shown_window_s: int = 600
     freeze_every: int = 7
     max_freezes: int = 2
@@ -544,7 +552,11 @@ class XpObserver:
     async def _award(self, event: MessageCreated, language: str | None) -> AwardResult | None:
         if event.author.is_bot or event.is_webhook or language is None:
             return None
-        if count_letters(strip_non_language(event.text)) < self.rules.min_letters:
+        letters = strip_non_language(event.text)
+        if count_letters(letters) < self.rules.min_letters:
+            return None
+        distinct = {char.casefold() for char in letters if char.isalpha()}
+        if len(distinct) < self.rules.min_distinct_letters:
             return None
         place = event.place
         learner = await self.profiles.learner_for(place.platform, event.author.id)
@@ -562,7 +574,9 @@ class XpObserver:
         await self.profiles.remember_account(
             learner, place.platform, event.author.id, event.author.name
         )
-        return await self.ledger.award(
+        # The learner's own text counts as shown to them, so sending it again earns nothing.
+        await self.shown.note(place.platform, place.space, None, event.author.id, event.text)
+        result = await self.ledger.award(
             learner,
             "message",
             self.rules.message_xp,
@@ -571,3 +585,12 @@ class XpObserver:
             language=language,
             cooldown_channel=place.key(),
         )
+        if result.granted:
+            # Profiles refuse a time-zone change for a day after message XP, so that a hop
+            # to another zone cannot open a second daily cap.
+            await self.ledger.store.redis.set(
+                self.ledger.store.key("learner", result.learner, "earned-recently"),
+                "1",
+                ex=EARNED_RECENTLY_S,
+            )
+        return result

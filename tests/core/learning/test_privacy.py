@@ -167,7 +167,7 @@ async def _populate(store: Store, reviews: Reviews) -> None:
         ref = MessageRef(platform, "s1", "c1", f"m-{user}")
         await store.save_message(StoredMessage(ref, user, user, None, text, "es", 0))
         await store.record_copy(ref, Copy(platform, "s1", "c2", "en", (f"p-{user}",)))
-        await spaces.remember(platform, "s1", "c1", text)
+        await spaces.remember(platform, "s1", "c1", text, user)
 
     # Ben is another learner whose data must survive.
     await reviews.save_card("discord:u-ben", "adiós", "bye", "es")

@@ -20,10 +20,17 @@ SPANISH = "Hoy practiqué español con mis amigos del club"
 _ids = itertools.count(1)
 
 
+# Words that make each default message text different: sending the same text twice
+# earns XP once.
+_ENDINGS = ("hoy", "mañana", "luego", "pronto", "después", "siempre", "temprano", "tarde")
+
+
 def message(
-    text: str = SPANISH, *, user: str = "u-ana", channel: str = "c1", bot: bool = False
+    text: str | None = None, *, user: str = "u-ana", channel: str = "c1", bot: bool = False
 ) -> MessageCreated:
     number = next(_ids)
+    if text is None:
+        text = f"{SPANISH} {_ENDINGS[number % len(_ENDINGS)]} {_ENDINGS[number // 8 % 8]}"
     return MessageCreated(
         f"e{number}",
         Place("discord", "s1", channel),
