@@ -54,6 +54,7 @@ class InstantEngine:
     max_targets = 8
     paid = False
     uses_glossary = False
+    third_party = False
 
     async def translate(self, request: EngineRequest) -> EngineResult:
         return EngineResult({target: f"[{target}] {request.text}" for target in request.targets})
