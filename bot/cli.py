@@ -160,7 +160,7 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         try:
             SlackConfig.from_settings(settings).check("http" if args.http else "socket")
         except SlackConfigError as error:
-            print(f"parley slack: {error}", file=sys.stderr)
+            print(error, file=sys.stderr)
             return 2
 
     spawn = not getattr(args, "no_worker", False)
@@ -207,11 +207,21 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _run_discord(runtime: Runtime, settings: Settings) -> int:
+    """Run the Discord bot; with Slack settings too, bridged Slack channels get copies."""
     from bot.adapters.discord.start import run_discord
     from bot.runtime import StartError as DiscordStartError
 
+    other_senders = {}
+    if settings.slack_bot_token is not None or settings.slack_client_secret is not None:
+        from bot.adapters.slack.app import build_slack
+        from bot.adapters.slack.config import SlackConfig
+
+        # Copies for bridged Slack channels are posted with Slack's Web API; Slack's own
+        # events are received by `parley slack`.
+        slack = build_slack(SlackConfig.from_settings(settings), runtime.parley, runtime.store)
+        other_senders["slack"] = slack.slack_sender
     try:
-        await run_discord(runtime, settings)
+        await run_discord(runtime, settings, other_senders=other_senders or None)
     except DiscordStartError as error:
         print(f"parley discord: {error}", file=sys.stderr)
         return 1

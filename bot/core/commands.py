@@ -111,6 +111,9 @@ COMMAND_SPECS: dict[str, CommandSpec] = {
 }
 
 
+_OPTION_NAME = re.compile(r"^[a-z_]{2,30}$")
+
+
 def parse_command_text(text: str) -> tuple[str, dict[str, str]]:
     """Split typed command text (``link create a:en b:es``) into a name and options.
 
@@ -135,6 +138,10 @@ def parse_command_text(text: str) -> tuple[str, dict[str, str]]:
         name, equals, value = word.partition("=")
         if equals and name in spec.options:
             options[name] = value
+        elif equals and _OPTION_NAME.match(name):
+            # "foo=bar" names an option; treating it as a value would put it in the wrong
+            # place (profile set targets=es:B1 fr once set the native language to fr).
+            raise UserError("error.unknown_option", name=spec.name, option=name[:40])
         else:
             positional.append(word)
     if spec.rest is not None:

@@ -344,7 +344,8 @@ class TranslationService:
                 job.errors[target] = error
             return
 
-        if space is not None and (result.billed_characters or result.tokens or engine.paid):
+        # Every call is counted, so /usage shows free engines too (with 0 billed).
+        if space is not None:
             await self.spaces.record_usage(
                 space.platform,
                 space.space,

@@ -138,3 +138,10 @@ async def test_translate_given_text(parley: Parley) -> None:
     )
 
     assert replies[0].text == "[fr] Tomorrow we are going to the beach with the whole family."
+
+
+def test_parse_command_text_unknown_option_named() -> None:
+    with pytest.raises(UserError) as raised:
+        parse_command_text("/language set colour=red")
+
+    assert raised.value.params["option"] == "colour"
