@@ -1,4 +1,4 @@
-"""Actions: what the core asks an adapter to do. Adapters turn them into platform calls."""
+"""Actions: what the core requests of an adapter. Adapters turn them into platform calls."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ CommandFunction = Callable[[Command], Awaitable["str | CommandReply"]]
 
 @dataclass(frozen=True)
 class CommandReply:
-    """A command's answer, the language it is written in, and a file to send with it."""
+    """A command's reply: its text, the language of the text, and a file to send with it."""
 
     text: str
     language: str
@@ -421,7 +421,7 @@ class CommandHandler:
             target,
             self.relay.engine_name,
             space=SpaceRef(place.platform, place.space),
-            # Text passed by an adapter comes with its author's id when the adapter knows
+            # Text passed by an adapter comes with its author's id when the adapter has
             # it; without one, the text stays off third-party engines.
             author=TextAuthor(
                 stored.author_id if stored else command.options.get("author", "").strip(),

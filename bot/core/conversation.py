@@ -36,7 +36,7 @@ REPLAN_JOB = "workers.jobs.replan_copies"
 
 @dataclass
 class Outcome:
-    """What handling one event did: actions sent now, and ids of jobs whose results will
+    """Result of handling one event: actions sent now, and ids of jobs whose results will
     arrive through the outbox."""
 
     actions: list[Action] = field(default_factory=list)
@@ -217,7 +217,7 @@ class Parley:
         return Outcome(actions=sent)
 
     async def handle_reaction_added(self, event: ReactionAdded, sender: Sender) -> Outcome:
-        """Answer a flag reaction with a translation in that flag's language, in a thread."""
+        """Reply to a flag reaction with a translation in that flag's language, in a thread."""
         language = flag_language(event.emoji)
         if language is None or event.author.is_bot:
             return Outcome()

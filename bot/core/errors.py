@@ -40,7 +40,7 @@ class UnsupportedPairError(EngineError):
 class EngineUnavailableError(EngineError):
     """The engine cannot serve requests for now: timeout, 5xx, rate limit or used-up quota.
 
-    `retry_after` is the number of seconds the provider asked to wait, when it said.
+    `retry_after` is the number of seconds the provider requested, when it sent one.
     `quota` is True when the account's quota is used up (DeepL's 456).
     """
 

@@ -20,7 +20,7 @@ def check_id(name: str, value: str | None) -> None:
 
 @dataclass(frozen=True)
 class Place:
-    """Where something happened: platform, space and channel (and thread, when inside one)."""
+    """Location of an event: platform, space and channel (and thread, when inside one)."""
 
     platform: str
     space: str
@@ -39,7 +39,7 @@ class Place:
 
 @dataclass(frozen=True)
 class Author:
-    """Who wrote or did something. `is_bot` covers bots and webhook relays."""
+    """Author of a message or command. `is_bot` covers bots and webhook relays."""
 
     id: str
     name: str

@@ -109,7 +109,7 @@ def parse_languages(value: str) -> tuple[str, ...]:
 
 
 def flag_language(emoji: str) -> str | None:
-    """Return the language a flag reaction asks for (Unicode flag or Slack name), or None."""
+    """Return the language a flag reaction requests (Unicode flag or Slack name), or None."""
     country = _flag_country(emoji.strip())
     if country is None:
         return None

@@ -25,7 +25,7 @@ class EngineRequest:
     """One text to translate into one or more languages.
 
     `text` has its protected tokens replaced by placeholders such as ``⟦0⟧``, which the
-    engine must keep. `context` holds the channel's previous messages, oldest first, to help
+    engine must keep. `context` contains the channel's previous messages, oldest first, to help
     with meaning; it is never translated or billed as output. `glossaries` maps a target
     language to the space's terms for that language. `formality` is "more", "less" or None.
     """
@@ -58,7 +58,7 @@ class TranslationEngine(Protocol):
 
     `translate` raises `EngineError` when the whole request fails: `UnsupportedPairError`
     when there is no route, `EngineUnavailableError` (with `retry_after` seconds, if the
-    provider said) for timeouts, 5xx, 429 and exhausted quotas. `max_targets` is how many
+    provider sent one) for timeouts, 5xx, 429 and exhausted quotas. `max_targets` is how many
     target languages one call may carry. `paid` engines count against space budgets.
     `uses_glossary` engines apply glossaries themselves; for the others the pipeline
     protects glossary terms as tokens and substitutes their translations. `third_party`

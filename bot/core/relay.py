@@ -44,7 +44,7 @@ NOTICE_EVERY_S = 3600
 
 @dataclass(frozen=True)
 class Destination:
-    """Where one copy goes and how it looks there."""
+    """Destination of one copy: its channel, language, and the name and thread it posts with."""
 
     platform: str
     space: str
@@ -192,7 +192,8 @@ class Relay:
         self, message: StoredMessage, config: ChannelConfig, group_languages: tuple[str, ...]
     ) -> tuple[str | None, str | None]:
         """Return (source for routing, language detected) among the channel's (or link
-        group's) languages; the two differ when a linked channel's language stands in."""
+        group's) languages. The two differ when unclear text is taken to be in the linked
+        channel's declared language."""
         if config.mode == "linked":
             candidates = group_languages
             found = self.detector.detect(message.text, candidates, prior=config.languages)
@@ -407,7 +408,7 @@ def _notice(
     message: StoredMessage, config: ChannelConfig, translations: Iterable[Translation]
 ) -> Notice | None:
     """Say once in the channel when its primary engine was replaced, and why."""
-    # An opt-out is private: the channel is not told that someone's text skipped an engine.
+    # An opt-out is private, so the channel gets no notice that someone's text skipped an engine.
     degraded = next(
         (
             found

@@ -34,7 +34,7 @@ class SpaceSettings:
 
 @dataclass(frozen=True)
 class Usage:
-    """What engines billed a space in one period, by engine."""
+    """Engine usage of a space in one period: characters, tokens and calls by engine."""
 
     characters: dict[str, int]
     tokens: dict[str, int]

@@ -42,7 +42,7 @@ class MessageRef:
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """How Parley treats a channel: `mode` is "multilingual" or "linked"."""
+    """A channel's Parley set-up: `mode` is "multilingual" or "linked"."""
 
     mode: str
     languages: tuple[str, ...]

@@ -43,7 +43,7 @@ _MAX_PIECES = 12
 # How long a process waits for another process that is translating the same text.
 _PEER_WAIT_S = 5.0
 _PEER_POLL_S = 0.05
-# How long an engine is left alone after it failed, when the provider did not say.
+# How long an engine is left alone after it failed, when the provider sent no Retry-After.
 DEFAULT_DOWN_S = 30.0
 QUOTA_DOWN_S = 3600.0
 
@@ -52,7 +52,7 @@ QUOTA_DOWN_S = 3600.0
 class Translation:
     """A finished translation.
 
-    `fallback` marks the original text sent with a short note; `reason` then says why:
+    `fallback` marks the original text sent with a short note; `reason` then gives the cause:
     "damaged" (a protected token did not survive), "failed" (every engine failed),
     "unsupported" (no engine has a route between the two languages) or "private" (the
     author opted out and only third-party engines were left; the text has no note).
@@ -120,7 +120,7 @@ class TranslationService:
         spaces: SpaceStore | None = None,
         consent: ConsentCheck | None = None,
     ) -> None:
-        """`consent(platform, space, channel, user)` says whether text may go to a
+        """`consent(platform, space, channel, user)` returns whether text may go to a
         third-party engine; without it, every engine may be used."""
         self.consent = consent
         self.store = store
