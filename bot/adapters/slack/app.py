@@ -45,6 +45,7 @@ BOT_SCOPES = (
     "users:read",
     "commands",
     "im:write",
+    "files:write",
 )
 # With token rotation on, a bot token lasts 12 hours. It is refreshed when it has less than
 # this many minutes left.

@@ -18,7 +18,8 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 
 from bot.adapters.slack.events import thread_of
 from bot.adapters.slack.listeners import SlackAdapter
-from bot.adapters.slack.sender import PLATFORM, neutralise_broadcasts
+from bot.adapters.slack.routing import RoutingSender
+from bot.adapters.slack.sender import PLATFORM, SlackSender, neutralise_broadcasts
 from bot.core import i18n
 from bot.core.actions import Action, ActionKind
 from bot.core.commands import parse_command_text
@@ -53,6 +54,7 @@ class ReplySender:
                 text=neutralise_broadcasts(action.text), response_type="ephemeral"
             )
             if response.status_code == 200:
+                await self._upload(action)
                 return None
             problem = f"HTTP {response.status_code}"
         except (aiohttp.ClientError, TimeoutError, ValueError) as error:
@@ -65,6 +67,14 @@ class ReplySender:
             problem,
         )
         return await self.inner.send(action)
+
+    async def _upload(self, action: Action) -> None:
+        """Send a reply's file to the user's DM: response_url messages cannot carry files."""
+        if action.attachment is None:
+            return
+        slack = self.inner.senders.get(PLATFORM) if isinstance(self.inner, RoutingSender) else None
+        if isinstance(slack, SlackSender):
+            await slack.upload_attachment(action)
 
 
 class Interactions:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import re
 
+from slack_sdk.errors import SlackRequestError
+
 from bot.adapters.slack.api import API_ERRORS, SlackApi, error_code
 from bot.core.actions import Action, ActionKind
 from bot.core.relay import BOT_NAME
@@ -27,6 +29,10 @@ MAX_USERNAME = 80
 _BROADCAST = re.compile(r"<!(here|channel|everyone)(?:\|[^<>]*)?>")
 # User-group mentions (<!subteam^S123|@designers>) notify every member of the group.
 _USER_GROUP = re.compile(r"<!subteam\^[A-Za-z0-9]+(?:\|@?(?P<label>[^<>]*))?>")
+
+# files_upload_v2 raises SlackRequestError when the upload URL rejects the bytes (a status
+# other than 200) or the file is over the 1 GB limit that slack_sdk 3.48 checks.
+UPLOAD_ERRORS = (*API_ERRORS, SlackRequestError)
 
 
 def neutralise_broadcasts(text: str) -> str:
@@ -48,6 +54,10 @@ class SlackSender:
     A failed call is logged with its Slack error code and ids, and `send` returns None. One
     unreachable channel must not stop the other copies. Raising would also make Slack
     redeliver the event, which would post the copies already made a second time.
+
+    An ephemeral reply or DM with an attachment is sent as text first, then the file is
+    uploaded to the recipient's DM (see `upload_attachment`). Attachments of other actions
+    are not sent.
     """
 
     def __init__(self, api: SlackApi) -> None:
@@ -132,17 +142,14 @@ class SlackSender:
             thread_ts=action.thread,
             link_names=False,
         )
+        await self.upload_attachment(action)
 
     async def _dm(self, action: Action) -> str | None:
         if action.user is None:
             log.warning("slack DM in %s has no recipient", action.space)
             return None
         token = await self.api.token(action.space)
-        channel = self._dm_channels.get((action.space, action.user))
-        if channel is None:
-            opened = await self.api.client.conversations_open(token=token, users=action.user)
-            channel = str(opened["channel"]["id"])
-            self._dm_channels[(action.space, action.user)] = channel
+        channel = await self._open_dm(token, action.space, action.user)
         response = await self.api.client.chat_postMessage(
             token=token,
             channel=channel,
@@ -151,4 +158,55 @@ class SlackSender:
             unfurl_media=False,
             link_names=False,
         )
+        await self.upload_attachment(action)
         return str(response["ts"])
+
+    async def _open_dm(self, token: str, space: str, user: str) -> str:
+        """Return the id of the DM channel with `user`, opening it on first use."""
+        channel = self._dm_channels.get((space, user))
+        if channel is None:
+            opened = await self.api.client.conversations_open(token=token, users=user)
+            channel = str(opened["channel"]["id"])
+            self._dm_channels[(space, user)] = channel
+        return channel
+
+    async def upload_attachment(self, action: Action) -> None:
+        """Upload `action.attachment`, if any, to the DM of `action.user`.
+
+        Slack cannot attach a file to an ephemeral message, so the DM is the private place
+        for it. The upload takes three calls through files_upload_v2:
+        files.getUploadURLExternal, a POST of the bytes to the returned URL, and
+        files.completeUploadExternal to share the file in the DM (scope files:write).
+        A failure is logged, not raised, because the text reply has already been sent.
+        """
+        attachment = action.attachment
+        if attachment is None:
+            return
+        if action.user is None:
+            log.warning(
+                "slack upload of %s in %s/%s has no recipient",
+                attachment.file_name,
+                action.space,
+                action.channel,
+            )
+            return
+        try:
+            token = await self.api.token(action.space)
+            channel = await self._open_dm(token, action.space, action.user)
+            await self.api.client.files_upload_v2(
+                token=token,
+                channel=channel,
+                file=attachment.data,
+                filename=attachment.file_name,
+                title=attachment.file_name,
+            )
+        except UPLOAD_ERRORS as error:
+            log.warning(
+                "slack upload of %s (%d bytes) to the DM of %s in %s (origin %s) failed: %s",
+                attachment.file_name,
+                len(attachment.data),
+                action.user,
+                action.space,
+                action.origin,
+                error_code(error),
+            )

@@ -1,5 +1,5 @@
-"""A fake Slack on 127.0.0.1: the Web API methods Parley calls, response URLs, and a
-Socket Mode WebSocket, so the real slack_sdk and Bolt can talk to it.
+"""A fake Slack on 127.0.0.1: the Web API methods Parley calls, response URLs, file upload
+URLs and a Socket Mode WebSocket, so the real slack_sdk and Bolt can talk to it.
 
 Every Web API call is recorded with its parameters (query string, form and JSON body
 merged) and the token it carried. Posted messages get increasing `ts` values.
@@ -47,6 +47,20 @@ USERS: dict[str, dict[str, Any]] = {
 }
 
 
+@dataclass
+class UploadedFile:
+    """A file uploaded in Slack's three steps. files.getUploadURLExternal sets `file_id`,
+    `file_name` and `length`, the POST to the upload URL sets `data`, and
+    files.completeUploadExternal sets `title` and `channel` (None until then)."""
+
+    file_id: str
+    file_name: str
+    length: int
+    data: bytes | None = None
+    title: str | None = None
+    channel: str | None = None
+
+
 @dataclass(frozen=True)
 class ApiCall:
     """One Web API request: method name, its parameters and the token it was made with."""
@@ -61,7 +75,8 @@ class FakeSlack:
 
     Switches: `rate_limited[method]` rejects that many calls with 429 and Retry-After: 0.
     `failing[method]` fails every call with that Slack error code. A `respond_status`
-    other than 200 makes response URLs reject posts with that status.
+    other than 200 makes response URLs reject posts with that status, and an
+    `upload_status` other than 200 makes upload URLs reject the bytes with that status.
 
     Data: `token_teams` maps a token to the team auth.test reports (default TEAM).
     `grants` maps an OAuth code to its oauth.v2.access result, and `refreshes` maps a
@@ -69,8 +84,8 @@ class FakeSlack:
     results (default: a public channel).
 
     Records: `calls` (every Web API call), `responses` (bodies posted to a response URL,
-    with the URL's name under "_name"), `socket_acks` (envelopes acknowledged over the
-    WebSocket).
+    with the URL's name under "_name"), `uploads` (files by id, in the order their upload
+    URLs were issued), `socket_acks` (envelopes acknowledged over the WebSocket).
     """
 
     def __init__(self) -> None:
@@ -84,6 +99,9 @@ class FakeSlack:
         self.grants: dict[str, dict[str, Any]] = {}
         self.refreshes: dict[str, dict[str, Any]] = {}
         self.respond_status = 200
+        self.upload_status = 200
+        self.uploads: dict[str, UploadedFile] = {}
+        self._file_ids = itertools.count(1)
         self.socket_acks: list[dict[str, Any]] = []
         self.acked = asyncio.Condition()
         self._socket: web.WebSocketResponse | None = None
@@ -97,6 +115,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/respond/{name}", self._respond)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._websocket)
         self._runner = web.AppRunner(app, shutdown_timeout=0.5)
         await self._runner.setup()
@@ -212,6 +231,29 @@ class FakeSlack:
             return answer or {"ok": False, "error": "invalid_refresh_token"}
         return self.grants[params["code"]]
 
+    def _files_getUploadURLExternal(
+        self, params: dict[str, Any], token: str | None
+    ) -> dict[str, Any]:
+        file_id = f"F{next(self._file_ids)}"
+        self.uploads[file_id] = UploadedFile(file_id, params["filename"], int(params["length"]))
+        return {"upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
+
+    def _files_completeUploadExternal(
+        self, params: dict[str, Any], token: str | None
+    ) -> dict[str, Any]:
+        # slack_sdk sends `files` as JSON text: [{"id": "F1", "title": "..."}].
+        completed = []
+        for item in json.loads(params["files"]):
+            uploaded = self.uploads.get(item["id"])
+            if uploaded is None or uploaded.data is None:
+                return {"ok": False, "error": "file_not_found"}
+            uploaded.title = item.get("title", uploaded.file_name)
+            uploaded.channel = params.get("channel_id")
+            completed.append(
+                {"id": uploaded.file_id, "name": uploaded.file_name, "title": uploaded.title}
+            )
+        return {"files": completed}
+
     def _apps_connections_open(self, params: dict[str, Any], token: str | None) -> dict[str, Any]:
         return {"url": self.base_url.replace("http://", "ws://") + "socket"}
 
@@ -223,6 +265,17 @@ class FakeSlack:
         body = await request.json()
         self.responses.append({"_name": request.match_info["name"], **body})
         return web.Response(text="ok")
+
+    # Upload URLs, issued by files.getUploadURLExternal.
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        uploaded = self.uploads.get(request.match_info["file_id"])
+        if uploaded is None:
+            return web.Response(status=404, text="unknown upload URL")
+        if self.upload_status != 200:
+            return web.Response(status=self.upload_status, text="upload rejected")
+        uploaded.data = await request.read()
+        return web.Response(text=f"OK - {len(uploaded.data)}")
 
     # Socket Mode.
 

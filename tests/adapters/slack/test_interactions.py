@@ -108,3 +108,27 @@ async def test_home_messages_tab_ignored(driver: SlackDriver) -> None:
     )
 
     assert driver.fake.calls_to("views.publish") == []
+
+
+async def test_command_file_sent_to_dm(driver: SlackDriver) -> None:
+    from bot.core.actions import Attachment
+    from bot.core.commands import COMMAND_SPECS, CommandReply, CommandSpec
+    from bot.core.events import Command
+
+    async def export(command: Command) -> CommandReply:
+        return CommandReply("Your file.", "en", Attachment("deck.csv", b"front,back\n", "text/csv"))
+
+    driver.bot.adapter.parley.commands.add(
+        CommandSpec("testexport", (), (), False, "help.help"), export
+    )
+
+    try:
+        await driver.command("C1", "UANA", "testexport")
+    finally:
+        # The command table is shared by every core in the process.
+        COMMAND_SPECS.pop("testexport")
+
+    (upload,) = driver.fake.uploads.values()
+    assert driver.replies("command-1") == ["Your file."]
+    assert upload.data == b"front,back\n"
+    assert upload.channel is not None
