@@ -11,6 +11,7 @@ from typing import Any
 from bot.core import i18n
 from bot.core.actions import Action, ActionKind
 from bot.core.detect import LanguageDetector
+from bot.core.markup import convert_markup
 from bot.core.ports import Sender
 from bot.core.split import split_message
 from bot.core.store import ChannelConfig, Copy, MessageRef, Store, StoredMessage
@@ -238,7 +239,13 @@ class Relay:
                 author=TextAuthor(message.author_id, ref.channel),
             )
         texts = [
-            self._copy_text(message, config, source, translations.get(destination.language))
+            self._copy_text(
+                message,
+                config,
+                source,
+                translations.get(destination.language),
+                destination.platform,
+            )
             for destination in wanted
         ]
         copies: list[CopyPlan] = []
@@ -276,6 +283,7 @@ class Relay:
         config: ChannelConfig,
         source: str | None,
         translation: Translation | None,
+        platform: str,
     ) -> str | None:
         # Attachment-only and sticker-only messages have no text, and platforms reject
         # empty posts (Discord error 50006).
@@ -283,10 +291,14 @@ class Relay:
             return None
         if config.mode == "linked":
             # Linked channels relay every message; untranslatable text goes through as it is.
-            return translation.text if translation else message.text
-        if translation is None or translation.fallback:
+            text = translation.text if translation else message.text
+        elif translation is None or translation.fallback:
             return None
-        return translation.text
+        else:
+            text = translation.text
+        # Converted after translation, when the engine's output has its tokens restored, so
+        # the markup the engine never saw is what gets rewritten for `platform`.
+        return convert_markup(text, message.ref.platform, platform)
 
     async def apply(self, plan: Plan, sender: Sender) -> list[Action]:
         """Carry out a plan through `sender` and record the resulting copies in the map.
