@@ -28,6 +28,7 @@ from bot.core.errors import (
     UnsupportedPairError,
 )
 from bot.core.ports import EngineRequest, EngineResult
+from bot.providers.per_target import translate_per_target
 
 logger = logging.getLogger(__name__)
 
@@ -158,28 +159,10 @@ class ApertiumEngine:
         Apertium has no context, formality or glossary support, so those fields are ignored.
         Raises `EngineError` when every target failed for a reason other than a missing route.
         """
-        outcomes = await asyncio.gather(
-            *(
-                self.translate_text(request.text, request.source, target)
-                for target in request.targets
-            ),
-            return_exceptions=True,
-        )
-        translations: dict[str, str] = {}
-        failures: dict[str, EngineError] = {}
-        for target, outcome in zip(request.targets, outcomes, strict=True):
-            if isinstance(outcome, str):
-                translations[target] = outcome
-            elif isinstance(outcome, EngineError):
-                failures[target] = outcome
-            else:
-                raise outcome
-        unreachable = [
-            error for error in failures.values() if not isinstance(error, UnsupportedPairError)
-        ]
-        if unreachable and not translations:
-            raise unreachable[0]
-        return EngineResult(translations, failures=failures)
+        result = await translate_per_target(request, self.translate_text)
+        if result.blocking and not result.translations:
+            raise result.blocking[0]
+        return EngineResult(result.translations, failures=result.failures)
 
     async def translate_text(self, text: str, source: str, target: str) -> str:
         """Translate `text` from `source` to `target`, directly or through one pivot language.

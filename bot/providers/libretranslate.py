@@ -16,6 +16,7 @@ import aiohttp
 
 from bot.core.errors import EngineError, EngineUnavailableError, UnsupportedPairError
 from bot.core.ports import EngineRequest, EngineResult, is_loopback_url
+from bot.providers.per_target import translate_per_target
 
 logger = logging.getLogger(__name__)
 
@@ -94,30 +95,10 @@ class LibreTranslateEngine:
         with the longest `retry_after` if there is one, and otherwise the first failure.
         LibreTranslate has no context, formality or glossary support, so those are ignored.
         """
-        outcomes = await asyncio.gather(
-            *(
-                self.translate_text(request.text, request.source, target)
-                for target in request.targets
-            ),
-            return_exceptions=True,
-        )
-
-        translations: dict[str, str] = {}
-        failures: dict[str, EngineError] = {}
-        for target, outcome in zip(request.targets, outcomes, strict=True):
-            if isinstance(outcome, str):
-                translations[target] = outcome
-            elif isinstance(outcome, EngineError):
-                failures[target] = outcome
-            else:
-                raise outcome
-
-        blocking = [
-            error for error in failures.values() if not isinstance(error, UnsupportedPairError)
-        ]
-        if blocking and not translations:
-            raise _whole_request_error(blocking)
-        return EngineResult(translations, failures=failures)
+        result = await translate_per_target(request, self.translate_text)
+        if result.blocking and not result.translations:
+            raise _whole_request_error(result.blocking)
+        return EngineResult(result.translations, failures=result.failures)
 
     async def translate_text(self, text: str, source: str, target: str) -> str:
         """Translate `text` from `source` ("auto" or empty to detect) to `target`.
