@@ -163,4 +163,6 @@ def _budget(options: dict[str, str], name: str, current: int | None) -> int | No
 
 
 def _amount(value: int | None) -> str:
-    return "∞" if value is None else f"{value:,}"
+    # A call may bill more tokens than were left (their count is known only afterwards),
+    # so a spent budget shows 0 rather than a negative amount.
+    return "∞" if value is None else f"{max(0, value):,}"
