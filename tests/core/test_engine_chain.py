@@ -234,3 +234,25 @@ async def test_opted_out_author_skips_third_party(store: Store, detector: Langua
     assert private.degraded_reason == "privacy"
     assert public is not None and public.engine == "paid"
     assert [request.text for request in remote.requests] == [TEXT + " Again."]
+
+
+async def test_overspent_budget_shows_zero(store: Store, detector: LanguageDetector) -> None:
+    from bot.core.ports import EngineRequest, EngineResult
+
+    class TokenEngine(FakeEngine):
+        name = "llm"
+        paid = True
+
+        async def translate(self, request: EngineRequest) -> EngineResult:
+            result = await super().translate(request)
+            return EngineResult(result.translations, tokens=500)
+
+    parley, translator = wire(store, detector, TokenEngine())
+    chat = Chat(parley)
+    await chat.command("chat-en", "budget set", tokens="100")
+
+    await translator.translate(TEXT, "en", "es", space=SPACE)
+    replies = await chat.command("chat-en", "usage")
+
+    assert "0 tokens." in replies[0].text
+    assert "-400" not in replies[0].text
