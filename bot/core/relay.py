@@ -133,9 +133,16 @@ class Relay:
         self.engine_name = engine_name
 
     async def destinations(
-        self, message: StoredMessage, config: ChannelConfig, source: str | None
+        self,
+        message: StoredMessage,
+        config: ChannelConfig,
+        source: str | None,
+        members: dict[str, str],
     ) -> list[Destination]:
-        """List where copies of `message` belong under the channel's current set-up."""
+        """List where copies of `message` belong under the channel's current set-up.
+
+        `members` is the link group (channel key → language), empty for other set-ups.
+        """
         ref = message.ref
         if config.mode == "multilingual":
             if source is None:
@@ -150,9 +157,6 @@ class Relay:
                 if language != source
             ]
 
-        if config.group is None:
-            return []
-        members = await self.store.group_members(config.group)
         found: list[Destination] = []
         for channel_key, language in sorted(members.items()):
             platform, space, channel = channel_key.split(":", 2)
@@ -218,11 +222,12 @@ class Relay:
     async def plan(self, message: StoredMessage, config: ChannelConfig) -> Plan:
         """Plan every copy of `message`: new ones, changed ones and ones to remove."""
         group_languages = config.languages
+        members: dict[str, str] = {}
         if config.mode == "linked" and config.group is not None:
             members = await self.store.group_members(config.group)
             group_languages = tuple(sorted(set(members.values())))
         source, detected = self.detect(message, config, group_languages)
-        wanted = await self.destinations(message, config, source)
+        wanted = await self.destinations(message, config, source, members)
         existing = {copy.destination(): copy for copy in await self.store.copies_of(message.ref)}
 
         translations: dict[str, Translation] = {}
