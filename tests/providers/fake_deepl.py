@@ -14,12 +14,13 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 from xml.sax.saxutils import escape
 
 from aiohttp import web
+
+from tests.local_server import StopsOnExit, serve_on_loopback
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -95,7 +96,7 @@ class Glossary:
         }
 
 
-class FakeDeepL:
+class FakeDeepL(StopsOnExit):
     """A DeepL API stand-in with switches for failures. Use `start()`/`stop()` or `async with`.
 
     Switches: `latency_s` delays every response by that many seconds.
@@ -146,10 +147,7 @@ class FakeDeepL:
         app.router.add_get("/v2/glossaries/{glossary_id}/entries", self._glossary_entries)
 
         # A short shutdown timeout, so stop() does not wait long for a slow response.
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve_on_loopback(app, shutdown_timeout=1.0)
         self.base_url = f"http://127.0.0.1:{port}"
         return self.base_url
 
@@ -163,14 +161,6 @@ class FakeDeepL:
     async def __aenter__(self) -> FakeDeepL:
         await self.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @web.middleware
     async def _check_request(self, request: web.Request, handler: Handler) -> web.StreamResponse:

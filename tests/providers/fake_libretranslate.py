@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from types import TracebackType
 from typing import Any
 
 from aiohttp import web
+
+from tests.local_server import StopsOnExit, serve_on_loopback
 
 # Languages in the shape of LibreTranslate's GET /languages. German has no route to Spanish
 # or French, so tests can ask for a listed language with no pair.
@@ -22,7 +23,7 @@ DEFAULT_LANGUAGES: list[dict[str, Any]] = [
 DETECTED_LANGUAGE = "en"
 
 
-class FakeLibreTranslate:
+class FakeLibreTranslate(StopsOnExit):
     """An aiohttp server that serves POST /translate and GET /languages like LibreTranslate.
 
     /translate takes a JSON or form body whose `q` is a string or a list of strings, and
@@ -67,12 +68,8 @@ class FakeLibreTranslate:
         app = web.Application()
         app.router.add_post("/translate", self._translate)
         app.router.add_get("/languages", self._languages)
-        self._runner = web.AppRunner(app)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        host, port = self._runner.addresses[0][:2]
-        self._base_url = f"http://{host}:{port}"
+        self._runner, port = await serve_on_loopback(app)
+        self._base_url = f"http://127.0.0.1:{port}"
         return self._base_url
 
     async def stop(self) -> None:
@@ -85,14 +82,6 @@ class FakeLibreTranslate:
     async def __aenter__(self) -> FakeLibreTranslate:
         await self.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     async def _languages(self, request: web.Request) -> web.Response:
         self.languages_calls += 1

@@ -11,10 +11,11 @@ import asyncio
 import itertools
 import json
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any
 
 from aiohttp import WSMsgType, web
+
+from tests.local_server import StopsOnExit, serve_on_loopback
 
 TEAM = "T1"
 BOT_ID = "B1"
@@ -70,7 +71,7 @@ class ApiCall:
     token: str | None
 
 
-class FakeSlack:
+class FakeSlack(StopsOnExit):
     """Slack's Web API, response URLs and Socket Mode, in one local server.
 
     Switches: `rate_limited[method]` rejects that many calls with 429 and Retry-After: 0.
@@ -117,10 +118,7 @@ class FakeSlack:
         app.router.add_post("/respond/{name}", self._respond)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/socket", self._websocket)
-        self._runner = web.AppRunner(app, shutdown_timeout=0.5)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve_on_loopback(app, shutdown_timeout=0.5)
         self.base_url = f"http://127.0.0.1:{port}/"
         return self.base_url
 
@@ -133,14 +131,6 @@ class FakeSlack:
     async def __aenter__(self) -> FakeSlack:
         await self.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
     @property
     def api_url(self) -> str:
