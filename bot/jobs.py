@@ -54,7 +54,7 @@ def run_worker(redis_url: str, queue_name: str, *, key_prefix: str, burst: bool 
     connection = redis.Redis.from_url(redis_url)
     queue = Queue(queue_name, connection=connection)
     # RQ re-queues the jobs of a worker that died (kill -9, lost machine) in its
-    # maintenance pass, every 600 s by default; measured, an edit then landed 13.5 minutes
+    # maintenance pass, every 600 s by default. Measured, an edit then landed 13.5 minutes
     # after the kill. A shorter pass brings that down to about the worker's heartbeat.
     worker = SimpleWorker(
         [queue], connection=connection, maintenance_interval=MAINTENANCE_INTERVAL_S
@@ -75,7 +75,7 @@ class OutboxDrainer:
     """Reads job results for one platform from the outbox stream and applies them.
 
     Several bot processes share the stream through one consumer group, so each result is
-    applied by exactly one of them; an entry is acknowledged only after it was applied.
+    applied by exactly one of them. An entry is acknowledged only after it was applied.
     """
 
     def __init__(

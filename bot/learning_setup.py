@@ -29,7 +29,7 @@ REVIEW_XP = 1
 
 @dataclass
 class LearningParts:
-    """The learning services a process holds next to the core."""
+    """The learning services a process keeps next to the core."""
 
     learning: Learning
     reviews: Reviews

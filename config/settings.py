@@ -24,7 +24,7 @@ ENGINE_NAMES = ("apertium", "deepl", "openai", "libretranslate")
 
 
 class SettingsError(Exception):
-    """The environment holds a missing or invalid setting; the message names the variable."""
+    """The environment contains a missing or invalid setting. The message names the variable."""
 
 
 class Settings(BaseSettings):

@@ -2,7 +2,7 @@
 their reminder hour and who has due cards gets one direct message a day.
 
 The job reschedules itself for the next hour with a fixed job id per hour, so several
-workers keep one chain; `Reviews.due_reminders` marks each learner once per local date,
+workers keep one chain. `Reviews.due_reminders` marks each learner once per local date,
 so a run repeated in the same hour sends nothing twice.
 """
 

@@ -1,4 +1,4 @@
-"""Localized strings for everything Parley itself says to users.
+"""Localized strings for every message Parley itself sends to users.
 
 Catalogs are JSON files in ``config/locales`` named by locale (``en.json``, ``pt-BR.json``).
 A missing key or locale falls back to English; a missing English key is a bug and raises.

@@ -52,7 +52,7 @@ QUOTA_DOWN_S = 3600.0
 class Translation:
     """A finished translation.
 
-    `fallback` marks the original text sent with a short note; `reason` then gives the cause:
+    `fallback` marks the original text sent with a short note, and `reason` then gives the cause:
     "damaged" (a protected token did not survive), "failed" (every engine failed),
     "unsupported" (no engine has a route between the two languages) or "private" (the
     author opted out and only third-party engines were left; the text has no note).
@@ -242,7 +242,7 @@ class TranslationService:
         """Return why the chain should pass over this engine now, or None to use it.
 
         A paid engine is passed over when the characters this request would bill exceed
-        the space's budget left; tokens cannot be known before the call, so only a spent
+        the space's budget left. Tokens cannot be known before the call, so only a spent
         token budget stops it.
         """
         down = await self.spaces.down_reason(engine.name)
@@ -464,7 +464,7 @@ class TranslationService:
             return result
         except BaseException as error:
             future.set_exception(error)
-            # Nobody else may be awaiting this future; retrieving the exception keeps asyncio
+            # No other caller may be awaiting this future. Retrieving the exception keeps asyncio
             # from logging it as never retrieved.
             future.exception()
             raise

@@ -22,7 +22,7 @@ _ID_FIELDS = ("platform", "space", "channel", "user", "id", "thread", "reply_to"
 
 
 class TranscriptError(ValueError):
-    """A transcript line is not a valid event; the message says which field and why."""
+    """A transcript line is not a valid event. The message names the field and the problem."""
 
 
 def parse_line(

@@ -84,7 +84,11 @@ def _on_request_lines(
 
 
 def _line(message: ChatMessage, messages: list[ChatMessage]) -> str:
-    marks = (" (edited)" if message.edited else "") + (" [bot]" if message.from_bot else "")
+    marks = ""
+    if message.edited:
+        marks += " (edited)"
+    if message.from_bot:
+        marks += " [bot]"
     relay = "↪ " if message.by_parley else ""
     replied = next((other for other in messages if other.id == message.reply_to), None)
     reply = f"(replying to {replied.author}) " if replied is not None else ""
